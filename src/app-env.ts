@@ -1,0 +1,12 @@
+import type { Deps } from './deps.ts';
+import type { Env } from './env.ts';
+
+/** Hono's type parameters for every router in this service. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    deps: Deps;
+    requestId: string;
+    tenantSlug: string | undefined;
+  };
+}

@@ -1,0 +1,161 @@
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { AppEnv } from './app-env.ts';
+import { ensureSchemaVersion } from './db/schema-version.ts';
+import { createDeps, type DepsOverride } from './deps.ts';
+import { loadConfig, type ConfigResult, type Env } from './env.ts';
+import { AppError, errorBody } from './errors.ts';
+import { healthRoutes } from './features/health/routes.ts';
+import { createLogger, describeError } from './log.ts';
+import { currentRequestScope, runInRequestScope } from './request-scope.ts';
+
+export interface AppOptions {
+  /** Replaces dependencies for every request (tests: frozen clock, failing database). */
+  overrideDeps?: DepsOverride;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the Hono app. Called once per isolate by the entry; tests build their own. */
+export function createApp(options: AppOptions = {}): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  // One JSON line per request, written after the response is known.
+  app.use(async (c, next) => {
+    const started = performance.now();
+    const requestId = currentRequestScope()?.requestId ?? crypto.randomUUID();
+    c.set('requestId', requestId);
+    c.set('tenantSlug', undefined);
+    await next();
+    c.header('X-Request-Id', requestId);
+    const config = loadConfig(c.env);
+    const log = createLogger(config.ok ? config.config.logLevel : 'info');
+    const status = c.res.status;
+    log[status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info']('request', {
+      requestId,
+      tenantSlug: c.var.tenantSlug,
+      method: c.req.method,
+      // Path only: query strings carry codes and tokens in some flows.
+      path: currentRequestScope()?.path ?? c.req.path,
+      status,
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+    });
+  });
+
+  // A configuration that fails validation refuses every request, naming the setting.
+  app.use(async (c, next) => {
+    const result = loadConfig(c.env);
+    if (!result.ok) {
+      reportMisconfiguration(result);
+      throw new AppError(
+        'misconfigured',
+        result.problems.map((problem) => `${problem.setting} ${problem.message}`).join('; '),
+      );
+    }
+    const config = result.config;
+    const log = createLogger(config.logLevel, { requestId: c.var.requestId });
+    const deps = createDeps({
+      env: c.env,
+      config,
+      log,
+      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    });
+    c.set('deps', options.overrideDeps ? { ...deps, ...options.overrideDeps(deps) } : deps);
+    await next();
+  });
+
+  app.use(async (c, next) => {
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Referrer-Policy', 'no-referrer');
+    c.header('Content-Security-Policy', "frame-ancestors 'none'");
+    if (c.var.deps?.config.environment === 'production') {
+      c.header('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
+    }
+  });
+
+  app.route('/', healthRoutes);
+
+  // Everything below needs the schema this build was made for.
+  app.use(async (c, next) => {
+    const { config, db } = c.var.deps;
+    await ensureSchemaVersion(config.databaseURL, db);
+    await next();
+  });
+
+  app.notFound((c) =>
+    c.json(
+      { error: 'not_found', error_description: `no route for ${c.req.method} ${c.req.path}` },
+      404,
+    ),
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof AppError) {
+      const response = c.json(errorBody(error), error.status);
+      for (const [name, value] of Object.entries(error.headers ?? {})) {
+        response.headers.set(name, value);
+      }
+      if (error.status === 401 && !response.headers.has('WWW-Authenticate')) {
+        response.headers.set('WWW-Authenticate', `Bearer error="${error.code}"`);
+      }
+      return response;
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      const code = error.status === 413 ? 'payload_too_large' : 'invalid_request';
+      return c.json({ error: code, error_description: error.message || code }, error.status);
+    }
+    const config = loadConfig(c.env);
+    createLogger('error').error('unhandled error', {
+      requestId: c.var.requestId,
+      ...describeError(error, config.ok && config.config.environment !== 'production'),
+    });
+    return c.json(
+      {
+        error: 'server_error',
+        error_description: 'internal error',
+        request_id: c.var.requestId,
+      },
+      500,
+    );
+  });
+
+  return app;
+}
+
+const reported = new WeakSet<ConfigResult>();
+
+/** Logged once per isolate, not once per refused request. */
+function reportMisconfiguration(result: ConfigResult & { ok: false }): void {
+  if (reported.has(result)) return;
+  reported.add(result);
+  createLogger('error').error('refusing to serve: configuration is invalid', {
+    problems: result.problems,
+  });
+}
+
+export type FetchHandler = (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response>;
+
+/**
+ * The Worker's fetch: assigns the request id, opens the request scope, and strips BASE_PATH so the
+ * service can share an origin with the application (`example.com/auth/*`).
+ */
+export function createFetchHandler(options: AppOptions = {}): FetchHandler {
+  const app = createApp(options);
+  return async (request, env, ctx) => {
+    const incoming = request.headers.get('X-Request-Id');
+    const requestId =
+      incoming !== null && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const url = new URL(request.url);
+    const path = url.pathname;
+    const config = loadConfig(env);
+    const basePath = config.ok ? config.config.basePath : '';
+    if (basePath !== '') {
+      const inside = path === basePath || path.startsWith(`${basePath}/`);
+      // Outside the base path nothing matches: a route name that cannot exist gives the 404.
+      url.pathname = inside ? path.slice(basePath.length) || '/' : '/\0outside-base-path';
+      request = new Request(url, request);
+    }
+    return runInRequestScope({ requestId, path }, () => app.fetch(request, env, ctx));
+  };
+}

@@ -1,0 +1,50 @@
+import { createDatabase, type Database } from './db/client.ts';
+import type { Config, Env } from './env.ts';
+import type { Logger } from './log.ts';
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Random {
+  bytes(length: number): Uint8Array;
+}
+
+/** Everything a handler reaches outside its own memory, made per request from the bindings. */
+export interface Deps {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  blobs: R2Bucket | null;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export const cryptoRandom: Random = {
+  bytes: (length) => crypto.getRandomValues(new Uint8Array(length)),
+};
+
+export interface DepsInput {
+  env: Env;
+  config: Config;
+  log: Logger;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export function createDeps(input: DepsInput): Deps {
+  return {
+    config: input.config,
+    db: createDatabase(input.config),
+    clock: systemClock,
+    random: cryptoRandom,
+    log: input.log,
+    blobs: input.env.BACKUPS ?? null,
+    waitUntil: input.waitUntil,
+  };
+}
+
+/** A test's way in: replace any dependency (a frozen clock, a failing database) for one app. */
+export type DepsOverride = (deps: Deps) => Partial<Deps>;

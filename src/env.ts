@@ -1,0 +1,221 @@
+import { z } from 'zod';
+import { decodeBase64 } from './lib/encoding.ts';
+
+/** The bindings wrangler.toml declares. Strings are vars or secrets; the rest are resources. */
+export interface Env {
+  ENVIRONMENT?: string;
+  PUBLIC_BASE_URL?: string;
+  SECRET_KEY?: string;
+  DATABASE_URL?: string;
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  COOKIE_SECURE?: string;
+  CORS_ORIGINS?: string;
+  DEFAULT_TENANT?: string;
+  BASE_PATH?: string;
+  LOG_LEVEL?: string;
+  /** Development-only switches: any of them set refuses service in production. */
+  DEV_NEON_HTTP_ENDPOINT?: string;
+  DEV_NEON_WS_PROXY?: string;
+  BACKUPS?: R2Bucket;
+  BACKUP_QUEUE?: Queue<unknown>;
+}
+
+/**
+ * The value of SECRET_KEY in `.dev.vars.example`. Published, so never a real secret: production
+ * refuses it. A test keeps the example file and this constant in step.
+ */
+export const EXAMPLE_SECRET_KEY = 'Z2F0ZWhvdXNlLWV4YW1wbGUta2V5LWRvLW5vdC11c2UtaW4tcHJvZA';
+
+/** 256 bits: the HKDF input must carry at least the strength of the AES-256 keys derived from it. */
+export const MIN_SECRET_KEY_BYTES = 32;
+
+export const DEV_ONLY_SETTINGS = ['DEV_NEON_HTTP_ENDPOINT', 'DEV_NEON_WS_PROXY'] as const;
+
+export type Environment = 'production' | 'development' | 'test';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Config {
+  environment: Environment;
+  publicBaseURL: URL;
+  secretKey: Uint8Array;
+  databaseURL: string;
+  redis: { url: string; token: string } | null;
+  cookieSecure: boolean;
+  corsOrigins: string[];
+  defaultTenant: string | null;
+  basePath: string;
+  logLevel: LogLevel;
+  dev: { neonHTTPEndpoint: string | null; neonWSProxy: string | null };
+}
+
+export interface ConfigProblem {
+  setting: string;
+  message: string;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] };
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const booleanText = z
+  .enum(['true', 'false', '1', '0'])
+  .optional()
+  .transform((value) => (value === undefined ? undefined : value === 'true' || value === '1'));
+
+const schema = z.object({
+  ENVIRONMENT: z.enum(['production', 'development', 'test']).default('production'),
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }),
+  SECRET_KEY: z.string().min(1),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  UPSTASH_REDIS_REST_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  UPSTASH_REDIS_REST_TOKEN: optionalText,
+  COOKIE_SECURE: booleanText,
+  CORS_ORIGINS: optionalText,
+  DEFAULT_TENANT: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{1,49}$/)
+      .optional(),
+  ),
+  BASE_PATH: optionalText.pipe(
+    z
+      .string()
+      .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must look like /auth (no trailing slash)')
+      .optional(),
+  ),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  DEV_NEON_HTTP_ENDPOINT: optionalText,
+  DEV_NEON_WS_PROXY: optionalText,
+});
+
+/**
+ * Validates the bindings. Basic validity applies everywhere; with ENVIRONMENT=production the
+ * production checklist applies too. Messages name the setting, never its value.
+ */
+export function validateEnv(env: Record<string, unknown>): ConfigResult {
+  const parsed = schema.safeParse(stringsOnly(env));
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((issue) => ({
+        setting: String(issue.path[0] ?? 'environment'),
+        message: issue.message,
+      })),
+    };
+  }
+  const raw = parsed.data;
+  const problems: ConfigProblem[] = [];
+  const isProduction = raw.ENVIRONMENT === 'production';
+
+  let secretKey: Uint8Array = new Uint8Array();
+  try {
+    secretKey = decodeBase64(raw.SECRET_KEY);
+  } catch {
+    problems.push({ setting: 'SECRET_KEY', message: 'must be base64 or base64url' });
+  }
+  if (secretKey.length > 0 && secretKey.length < MIN_SECRET_KEY_BYTES) {
+    problems.push({
+      setting: 'SECRET_KEY',
+      message: `must decode to at least ${MIN_SECRET_KEY_BYTES} bytes`,
+    });
+  }
+
+  const corsOrigins = (raw.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  for (const origin of corsOrigins) {
+    if (origin !== '*' && !isOrigin(origin)) {
+      problems.push({ setting: 'CORS_ORIGINS', message: 'each entry must be an exact origin' });
+    }
+  }
+
+  const publicBaseURL = new URL(raw.PUBLIC_BASE_URL);
+  const cookieSecure = raw.COOKIE_SECURE ?? true;
+
+  if (isProduction) {
+    if (publicBaseURL.protocol !== 'https:') {
+      problems.push({ setting: 'PUBLIC_BASE_URL', message: 'must be https:// in production' });
+    }
+    if (raw.SECRET_KEY === EXAMPLE_SECRET_KEY) {
+      problems.push({
+        setting: 'SECRET_KEY',
+        message: 'is the published example value; generate one with `openssl rand -base64 32`',
+      });
+    }
+    if (!cookieSecure) {
+      problems.push({ setting: 'COOKIE_SECURE', message: 'cookies must be Secure in production' });
+    }
+    if (corsOrigins.includes('*')) {
+      problems.push({ setting: 'CORS_ORIGINS', message: 'must not contain * in production' });
+    }
+    for (const name of DEV_ONLY_SETTINGS) {
+      if (raw[name] !== undefined) {
+        problems.push({ setting: name, message: 'is a development-only switch' });
+      }
+    }
+    if (raw.UPSTASH_REDIS_REST_URL === undefined || raw.UPSTASH_REDIS_REST_TOKEN === undefined) {
+      problems.push({
+        setting: 'UPSTASH_REDIS_REST_URL',
+        message: 'rate limits need Upstash Redis in production (URL and token)',
+      });
+    } else if (!raw.UPSTASH_REDIS_REST_URL.startsWith('https://')) {
+      problems.push({ setting: 'UPSTASH_REDIS_REST_URL', message: 'must be https:// in production' });
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  return {
+    ok: true,
+    config: {
+      environment: raw.ENVIRONMENT,
+      publicBaseURL,
+      secretKey,
+      databaseURL: raw.DATABASE_URL,
+      redis:
+        raw.UPSTASH_REDIS_REST_URL !== undefined && raw.UPSTASH_REDIS_REST_TOKEN !== undefined
+          ? { url: raw.UPSTASH_REDIS_REST_URL, token: raw.UPSTASH_REDIS_REST_TOKEN }
+          : null,
+      cookieSecure,
+      corsOrigins: corsOrigins.filter((origin) => origin !== '*'),
+      defaultTenant: raw.DEFAULT_TENANT ?? null,
+      basePath: raw.BASE_PATH ?? '',
+      logLevel: raw.LOG_LEVEL,
+      dev: {
+        neonHTTPEndpoint: raw.DEV_NEON_HTTP_ENDPOINT ?? null,
+        neonWSProxy: raw.DEV_NEON_WS_PROXY ?? null,
+      },
+    },
+  };
+}
+
+export function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+function stringsOnly(env: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (typeof value === 'string') out[key] = value;
+  return out;
+}
+
+const cache = new WeakMap<object, ConfigResult>();
+
+/** Validates once per isolate (per env object): a bad setting refuses every request until fixed. */
+export function loadConfig(env: Env): ConfigResult {
+  let result = cache.get(env);
+  if (result === undefined) {
+    result = validateEnv(env as Record<string, unknown>);
+    cache.set(env, result);
+  }
+  return result;
+}

@@ -1,0 +1,86 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** Every error code this service answers with. Stable: clients and tests match on these. */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_json'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'unauthorized'
+  | 'invalid_credentials'
+  | 'invalid_token'
+  | 'invalid_grant'
+  | 'forbidden'
+  | 'origin_not_allowed'
+  | 'insufficient_scope'
+  | 'conflict'
+  | 'email_taken'
+  | 'registration_closed'
+  | 'weak_password'
+  | 'rate_limited'
+  | 'misconfigured'
+  | 'schema_mismatch'
+  | 'not_ready'
+  | 'server_error';
+
+const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+  invalid_request: 400,
+  invalid_json: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  not_found: 404,
+  method_not_allowed: 405,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  invalid_token: 401,
+  invalid_grant: 400,
+  forbidden: 403,
+  origin_not_allowed: 403,
+  insufficient_scope: 403,
+  conflict: 409,
+  email_taken: 409,
+  registration_closed: 403,
+  weak_password: 400,
+  rate_limited: 429,
+  misconfigured: 503,
+  schema_mismatch: 503,
+  not_ready: 503,
+  server_error: 500,
+};
+
+export interface AppErrorOptions {
+  status?: ContentfulStatusCode;
+  cause?: unknown;
+  /** Extra members merged into the JSON body (e.g. `rule` for weak_password). Never secrets. */
+  extra?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+/** The one error type services throw; `onError` turns it into `{error, error_description}`. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: ContentfulStatusCode;
+  readonly extra: Record<string, unknown> | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(code: ErrorCode, description: string, options: AppErrorOptions = {}) {
+    super(description, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = options.status ?? DEFAULT_STATUS[code];
+    this.extra = options.extra;
+    this.headers = options.headers;
+  }
+}
+
+export interface ErrorBody {
+  error: ErrorCode;
+  error_description: string;
+  [key: string]: unknown;
+}
+
+export function errorBody(error: AppError): ErrorBody {
+  return { ...error.extra, error: error.code, error_description: error.message };
+}

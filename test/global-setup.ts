@@ -1,0 +1,43 @@
+// Runs in Node before workerd starts: a real Postgres protocol server (PostgreSQL when installed,
+// else PGlite), the Neon endpoints in front of it, migrations; ports reach the Worker by inject.
+import type { TestProject } from 'vitest/node';
+import { startNeonEndpoint } from '../scripts/stack/neon-endpoint.ts';
+import { applyMigrations } from '../scripts/stack/migrate.ts';
+import { startPostgres, type PostgresTarget } from '../scripts/stack/postgres.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseURL: string;
+    scratchDatabaseURL: string;
+    neonHTTPEndpoint: string;
+    neonWSProxy: string;
+    neonControlURL: string;
+    postgresKind: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const server = await startPostgres({ preferPGlite: process.env.GATEHOUSE_TEST_PGLITE === '1' });
+  const main = await server.createDatabase('gatehouse_test');
+  // A second database that tests may break (schema mismatch) without touching the shared one.
+  const scratch = await server.createDatabase('gatehouse_scratch');
+  await applyMigrations(main);
+  const databases = new Map<string, PostgresTarget>([
+    ['gatehouse_test', main],
+    ['gatehouse_scratch', scratch],
+  ]);
+  const neon = await startNeonEndpoint({ databases });
+
+  project.provide('databaseURL', 'postgres://gatehouse@db.gatehouse.test/gatehouse_test');
+  project.provide('scratchDatabaseURL', 'postgres://gatehouse@db.gatehouse.test/gatehouse_scratch');
+  project.provide('neonHTTPEndpoint', neon.httpURL);
+  project.provide('neonWSProxy', neon.wsProxy);
+  project.provide('neonControlURL', `http://127.0.0.1:${neon.port}`);
+  project.provide('postgresKind', server.kind);
+  process.env.GATEHOUSE_TEST_SCRATCH = JSON.stringify(scratch);
+
+  return async () => {
+    await neon.close();
+    await server.stop();
+  };
+}

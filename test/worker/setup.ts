@@ -1,0 +1,4 @@
+import { installConsoleCapture, installProductionLimits } from './limits.ts';
+
+installProductionLimits();
+installConsoleCapture();

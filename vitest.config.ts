@@ -1,0 +1,51 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+/** A fixed key for tests only (not the published example, which production refuses). */
+export const TEST_SECRET_KEY = 'dGVzdC1vbmx5LXNlY3JldC1rZXktZm9yLWdhdGVob3VzZS10ZXN0cy0wMDA';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: './src/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ENVIRONMENT: 'test',
+                PUBLIC_BASE_URL: 'https://gatehouse.test',
+                SECRET_KEY: TEST_SECRET_KEY,
+                DATABASE_URL: inject('databaseURL'),
+                UPSTASH_REDIS_REST_URL: '',
+                DEV_NEON_HTTP_ENDPOINT: inject('neonHTTPEndpoint'),
+                DEV_NEON_WS_PROXY: inject('neonWSProxy'),
+                TEST_NEON_CONTROL_URL: inject('neonControlURL'),
+                TEST_SCRATCH_DATABASE_URL: inject('scratchDatabaseURL'),
+                DEFAULT_TENANT: '',
+                LOG_LEVEL: 'info',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'worker',
+          include: ['test/worker/**/*.test.ts'],
+          globalSetup: ['./test/global-setup.ts'],
+          setupFiles: ['./test/worker/setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
