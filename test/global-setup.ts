@@ -1,9 +1,11 @@
 // Runs in Node before workerd starts: a real Postgres protocol server (PostgreSQL when installed,
-// else PGlite), the Neon endpoints in front of it, migrations; ports reach the Worker by inject.
+// else PGlite), the Neon endpoints in front of it, migrations, and the Upstash REST endpoint
+// (redis-server when installed, else the emulation); ports reach the Worker by inject.
 import type { TestProject } from 'vitest/node';
 import { startNeonEndpoint } from '../scripts/stack/neon-endpoint.ts';
 import { applyMigrations } from '../scripts/stack/migrate.ts';
 import { startPostgres, type PostgresTarget } from '../scripts/stack/postgres.ts';
+import { startUpstashEndpoint } from '../scripts/stack/upstash-endpoint.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,6 +15,9 @@ declare module 'vitest' {
     neonWSProxy: string;
     neonControlURL: string;
     postgresKind: string;
+    upstashURL: string;
+    upstashToken: string;
+    upstashBackend: string;
   }
 }
 
@@ -27,6 +32,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ['gatehouse_scratch', scratch],
   ]);
   const neon = await startNeonEndpoint({ databases });
+  // GATEHOUSE_TEST_REDIS=emulated forces the emulation where redis-server is installed.
+  const upstash = await startUpstashEndpoint({
+    backend: process.env.GATEHOUSE_TEST_REDIS === 'emulated' ? 'emulated' : 'auto',
+  });
 
   project.provide('databaseURL', 'postgres://gatehouse@db.gatehouse.test/gatehouse_test');
   project.provide('scratchDatabaseURL', 'postgres://gatehouse@db.gatehouse.test/gatehouse_scratch');
@@ -34,9 +43,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('neonWSProxy', neon.wsProxy);
   project.provide('neonControlURL', `http://127.0.0.1:${neon.port}`);
   project.provide('postgresKind', server.kind);
+  project.provide('upstashURL', upstash.url);
+  project.provide('upstashToken', upstash.token);
+  project.provide('upstashBackend', upstash.backend);
   process.env.GATEHOUSE_TEST_SCRATCH = JSON.stringify(scratch);
 
   return async () => {
+    await upstash.close();
     await neon.close();
     await server.stop();
   };
