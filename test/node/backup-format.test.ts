@@ -4,6 +4,7 @@
 // Node-specific properties: gzip round trips and a 50 MB stream with bounded buffering.
 import { createCipheriv, pbkdf2Sync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   createArchiveWriter,
@@ -17,7 +18,7 @@ import {
 import { encodeHex } from '../../src/lib/encoding.ts';
 import { pbkdf2SHA256, type Pbkdf2SHA256 } from '../../src/lib/pbkdf2.ts';
 
-const doc = readFileSync(new URL('../../docs/backup-format.md', import.meta.url), 'utf8');
+const doc = readFileSync(join(import.meta.dirname, '../../docs/backup-format.md'), 'utf8');
 
 /** The fenced block that follows `<!-- bkp1-vector:NAME -->` in the document. */
 function vectorBlock(name: string): string {
@@ -26,15 +27,16 @@ function vectorBlock(name: string): string {
   return match[1]!;
 }
 
+const VECTOR_RECORDS: ArchiveRecord[] = [
+  { table: 'tenants', row: { slug: 'acme', name: 'Acme Corp' } },
+  { table: 'users', row: { email: 'ada@example.com', name: 'Ada' } },
+];
 const VECTOR = {
   passphrase: 'correct horse battery staple',
   salt: Uint8Array.from({ length: 32 }, (_, i) => i),
   iv: Uint8Array.from({ length: 12 }, (_, i) => 0xa0 + i),
   metadata: { schemaVersion: 3, tenantSlug: 'acme', exportedAt: new Date('2026-01-02T03:04:05Z') },
-  records: [
-    { table: 'tenants', row: { slug: 'acme', name: 'Acme Corp' } },
-    { table: 'users', row: { email: 'ada@example.com', name: 'Ada' } },
-  ] satisfies ArchiveRecord[],
+  records: VECTOR_RECORDS,
 };
 const VECTOR_HEX = vectorBlock('archive').replace(/\s+/g, '');
 
