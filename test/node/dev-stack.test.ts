@@ -1,0 +1,95 @@
+// `npm run dev` end to end: the one-command stack comes up, the Worker answers /health/ready
+// with 200 through the Neon endpoint and PGlite, and SIGTERM takes every process down with it.
+// Runs in a temporary data directory on a free port, so the repository's .data is untouched.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/stack/postgres.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const READY_WITHIN_MS = 60_000;
+
+/** True while any process of the group `pgid` is alive. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return condition();
+}
+
+describe.skipIf(process.platform === 'win32')('npm run dev', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-dev-test-'));
+  const hadDevVars = existsSync(join(ROOT, '.dev.vars'));
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  afterAll(() => {
+    if (child?.pid !== undefined && groupAlive(child.pid)) process.kill(-child.pid, 'SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves /health/ready with 200 within 60 s, then stops every process it started on SIGTERM', async () => {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      GATEHOUSE_DEV_DATA_DIR: dataDir,
+    };
+    delete env.DATABASE_URL; // the embedded PGlite path, as on a fresh clone
+    // Its own process group: afterwards the group must be empty (wrangler, workerd, redis-server).
+    child = spawn(process.execPath, ['scripts/dev.ts'], {
+      cwd: ROOT,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const pid = child.pid!;
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((done) => child!.once('exit', (code) => done(code)));
+
+    const started = Date.now();
+    let status = 0;
+    let body: unknown;
+    while (Date.now() - started < READY_WITHIN_MS && child.exitCode === null) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/health/ready`, {
+          signal: AbortSignal.timeout(2_000),
+        });
+        status = response.status;
+        body = await response.json();
+        if (status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(status, `no 200 from /health/ready within 60 s; output:\n${output}`).toBe(200);
+    expect(body).toMatchObject({ status: 'ready' });
+
+    // State went to the data directory given, and the developer's .dev.vars was not written.
+    expect(existsSync(join(dataDir, 'pglite'))).toBe(true);
+    expect(readFileSync(join(dataDir, 'dev.vars'), 'utf8')).toMatch(/^UPSTASH_REDIS_REST_TOKEN=/m);
+    expect(existsSync(join(ROOT, '.dev.vars'))).toBe(hadDevVars);
+
+    process.kill(pid, 'SIGTERM');
+    expect(await exited, `dev.ts exit code; output:\n${output}`).toBe(0);
+    expect(await waitFor(() => !groupAlive(pid), 5_000), 'processes left in the group').toBe(true);
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    expect(output).toMatch(/\[dev\] stopped/);
+  }, 120_000);
+});
