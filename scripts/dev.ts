@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { applyMigrations } from './stack/migrate.ts';
 import { startNeonEndpoint } from './stack/neon-endpoint.ts';
 import { startPostgres, type PostgresTarget } from './stack/postgres.ts';
-import { startUpstashEndpoint, type UpstashBackendKind } from './stack/upstash-endpoint.ts';
+import { startUpstashEndpoint } from './stack/upstash-endpoint.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
@@ -42,36 +42,7 @@ async function main(): Promise<void> {
   mkdirSync(DATA_DIR, { recursive: true });
   lockDataDir();
 
-  // The database: PGlite by default; a real server when DATABASE_URL names one.
-  const external = process.env.DATABASE_URL;
-  let target: PostgresTarget;
-  let workerDatabaseURL: string;
-  let cliDatabaseURL: string;
-  if (external !== undefined && external !== '') {
-    const url = new URL(external);
-    // The Neon endpoint's pool spreads the target into pg's config: the password rides along.
-    target = Object.assign(
-      {
-        host: url.hostname,
-        port: Number(url.port || 5432),
-        user: decodeURIComponent(url.username),
-        database: decodeURIComponent(url.pathname.slice(1)),
-      },
-      { password: decodeURIComponent(url.password) },
-    );
-    workerDatabaseURL = external; // the WebSocket path authenticates with its password
-    cliDatabaseURL = external;
-    say(`Postgres     ${url.hostname}:${target.port}/${target.database} (DATABASE_URL)`);
-  } else {
-    const dataDir = join(DATA_DIR, 'pglite');
-    const server = await startPostgres({ preferPGlite: true, dataDir });
-    cleanups.push({ name: 'PGlite', run: () => server.stop() });
-    target = await server.createDatabase(DEV_DATABASE);
-    workerDatabaseURL = `postgres://gatehouse@localhost/${DEV_DATABASE}`;
-    cliDatabaseURL = server.url(target.database);
-    say(`Postgres     PGlite on ${target.host}:${target.port} (data in ${shown(dataDir)})`);
-  }
-
+  const { target, workerDatabaseURL, cliDatabaseURL } = await startDatabase();
   const neon = await startNeonEndpoint({
     databases: new Map([
       [target.database, target],
@@ -81,7 +52,10 @@ async function main(): Promise<void> {
   cleanups.push({ name: 'Neon endpoint', run: () => neon.close() });
   say(`Neon         ${neon.httpURL} and ws://${neon.wsProxy}`);
 
-  const backend = (process.env.GATEHOUSE_UPSTASH_BACKEND ?? 'auto') as UpstashBackendKind | 'auto';
+  const backend = process.env.GATEHOUSE_UPSTASH_BACKEND ?? 'auto';
+  if (backend !== 'auto' && backend !== 'redis' && backend !== 'emulated') {
+    throw new Error('GATEHOUSE_UPSTASH_BACKEND must be auto, redis or emulated');
+  }
   let redisServer = '';
   const upstash = await startUpstashEndpoint({
     backend,
@@ -148,6 +122,45 @@ async function main(): Promise<void> {
     `Worker       http://${HOST}:${PORT} (wrangler dev; R2, queue and cron state in ${shown(persistDir)})`,
   );
   await announceWhenReady();
+}
+
+interface Database {
+  target: PostgresTarget;
+  /** DATABASE_URL for the Worker: its database name is one the Neon endpoint maps. */
+  workerDatabaseURL: string;
+  /** DATABASE_URL for Node tools (the CLI): the server itself. */
+  cliDatabaseURL: string;
+}
+
+/** PGlite by default; the server DATABASE_URL names when it is set. */
+async function startDatabase(): Promise<Database> {
+  const external = process.env.DATABASE_URL;
+  if (external !== undefined && external !== '') {
+    const url = new URL(external);
+    // The Neon endpoint's pool spreads the target into pg's config: the password rides along.
+    const target: PostgresTarget = Object.assign(
+      {
+        host: url.hostname,
+        port: Number(url.port || 5432),
+        user: decodeURIComponent(url.username),
+        database: decodeURIComponent(url.pathname.slice(1)),
+      },
+      { password: decodeURIComponent(url.password) },
+    );
+    say(`Postgres     ${url.hostname}:${target.port}/${target.database} (DATABASE_URL)`);
+    // The Worker keeps the URL as given: its WebSocket path authenticates with that password.
+    return { target, workerDatabaseURL: external, cliDatabaseURL: external };
+  }
+  const dataDir = join(DATA_DIR, 'pglite');
+  const server = await startPostgres({ preferPGlite: true, dataDir });
+  cleanups.push({ name: 'PGlite', run: () => server.stop() });
+  const target = await server.createDatabase(DEV_DATABASE);
+  say(`Postgres     PGlite on ${target.host}:${target.port} (data in ${shown(dataDir)})`);
+  return {
+    target,
+    workerDatabaseURL: `postgres://gatehouse@localhost/${DEV_DATABASE}`,
+    cliDatabaseURL: server.url(target.database),
+  };
 }
 
 /** Two dev stacks on one PGlite directory would corrupt it. */
