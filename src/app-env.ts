@@ -1,5 +1,6 @@
 import type { Deps } from './deps.ts';
 import type { Env } from './env.ts';
+import type { TenantScope } from './features/tenants/context.ts';
 
 /** Hono's type parameters for every router in this service. */
 export interface AppEnv {
@@ -8,5 +9,6 @@ export interface AppEnv {
     deps: Deps;
     requestId: string;
     tenantSlug: string | undefined;
+    tenantScope: TenantScope;
   };
 }

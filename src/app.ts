@@ -5,7 +5,11 @@ import { ensureSchemaVersion } from './db/schema-version.ts';
 import { createDeps, type DepsOverride } from './deps.ts';
 import { loadConfig, type ConfigResult, type Env } from './env.ts';
 import { AppError, errorBody } from './errors.ts';
+import { accountRoutes } from './features/accounts/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
+import { sessionRoutes } from './features/sessions/routes.ts';
+import { tenantCORS, tenantScope } from './features/tenants/middleware.ts';
+import { tokenRoutes } from './features/tokens/routes.ts';
 import { createLogger, describeError } from './log.ts';
 import { currentRequestScope, runInRequestScope } from './request-scope.ts';
 
@@ -15,6 +19,7 @@ export interface AppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const TENANT_PREFIX = /^\/t\/([^/]+)(\/.*)?$/;
 
 /** Builds the Hono app. Called once per isolate by the entry; tests build their own. */
 export function createApp(options: AppOptions = {}): Hono<AppEnv> {
@@ -83,6 +88,15 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     await next();
   });
 
+  // The end-user API of one tenant, at /t/{slug}/… (the fetch handler moves the slug into the
+  // request scope) and, for DEFAULT_TENANT or a custom hostname, at the root.
+  const tenantAPI = new Hono<AppEnv>();
+  tenantAPI.use(tenantScope, tenantCORS);
+  tenantAPI.route('/', accountRoutes);
+  tenantAPI.route('/', sessionRoutes);
+  tenantAPI.route('/', tokenRoutes);
+  app.route('/', tenantAPI);
+
   app.notFound((c) =>
     c.json(
       { error: 'not_found', error_description: `no route for ${c.req.method} ${c.req.path}` },
@@ -150,12 +164,19 @@ export function createFetchHandler(options: AppOptions = {}): FetchHandler {
     const path = url.pathname;
     const config = loadConfig(env);
     const basePath = config.ok ? config.config.basePath : '';
+    let routed = path;
     if (basePath !== '') {
       const inside = path === basePath || path.startsWith(`${basePath}/`);
       // Outside the base path nothing matches: a route name that cannot exist gives the 404.
-      url.pathname = inside ? path.slice(basePath.length) || '/' : '/\0outside-base-path';
+      routed = inside ? path.slice(basePath.length) || '/' : '/\0outside-base-path';
+    }
+    const prefixed = TENANT_PREFIX.exec(routed);
+    const tenantSlug = prefixed === null ? undefined : decodeURIComponent(prefixed[1]!);
+    if (prefixed !== null) routed = prefixed[2] || '/';
+    if (routed !== path) {
+      url.pathname = routed;
       request = new Request(url, request);
     }
-    return runInRequestScope({ requestId, path }, () => app.fetch(request, env, ctx));
+    return runInRequestScope({ requestId, path, tenantSlug }, () => app.fetch(request, env, ctx));
   };
 }

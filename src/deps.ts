@@ -1,6 +1,7 @@
 import { createDatabase, type Database } from './db/client.ts';
 import type { Config, Env } from './env.ts';
 import type { Logger } from './log.ts';
+import { createPasswordHasher, type PasswordHasher } from './features/accounts/password.ts';
 
 export interface Clock {
   now(): Date;
@@ -17,6 +18,7 @@ export interface Deps {
   clock: Clock;
   random: Random;
   log: Logger;
+  passwords: PasswordHasher;
   blobs: R2Bucket | null;
   waitUntil(promise: Promise<unknown>): void;
 }
@@ -41,6 +43,7 @@ export function createDeps(input: DepsInput): Deps {
     clock: systemClock,
     random: cryptoRandom,
     log: input.log,
+    passwords: createPasswordHasher(input.config.secretKey),
     blobs: input.env.BACKUPS ?? null,
     waitUntil: input.waitUntil,
   };

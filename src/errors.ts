@@ -18,7 +18,16 @@ export type ErrorCode =
   | 'conflict'
   | 'email_taken'
   | 'registration_closed'
-  | 'weak_password'
+  | 'password_too_short'
+  | 'password_too_long'
+  | 'password_too_common'
+  | 'password_missing_lowercase'
+  | 'password_missing_uppercase'
+  | 'password_missing_digit'
+  | 'password_missing_symbol'
+  | 'password_contains_email'
+  | 'unknown_tenant'
+  | 'session_expired'
   | 'rate_limited'
   | 'misconfigured'
   | 'schema_mismatch'
@@ -42,7 +51,16 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   conflict: 409,
   email_taken: 409,
   registration_closed: 403,
-  weak_password: 400,
+  password_too_short: 400,
+  password_too_long: 400,
+  password_too_common: 400,
+  password_missing_lowercase: 400,
+  password_missing_uppercase: 400,
+  password_missing_digit: 400,
+  password_missing_symbol: 400,
+  password_contains_email: 400,
+  unknown_tenant: 404,
+  session_expired: 401,
   rate_limited: 429,
   misconfigured: 503,
   schema_mismatch: 503,

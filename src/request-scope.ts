@@ -5,6 +5,8 @@ export interface RequestScope {
   requestId: string;
   /** The path as the client sent it, before BASE_PATH is stripped. */
   path?: string;
+  /** The tenant named by a /t/{slug} prefix, which is removed before routing. */
+  tenantSlug?: string | undefined;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();

@@ -5,7 +5,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url).href);
 
 export async function applyMigrations(connection: string | pg.ClientConfig): Promise<number> {
   const client = new pg.Client(typeof connection === 'string' ? { connectionString: connection } : connection);

@@ -110,7 +110,10 @@ export async function startNeonEndpoint(options: NeonEndpointOptions): Promise<N
 
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (request, socket, head) => {
-    if (!(request.url ?? '').startsWith('/v1')) return socket.destroy();
+    if (!(request.url ?? '').startsWith('/v1')) {
+      socket.destroy();
+      return;
+    }
     wss.handleUpgrade(request, socket, head, (ws) => bridge(ws, options.databases));
   });
 

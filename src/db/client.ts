@@ -11,7 +11,7 @@ export type Database = NeonHttpDatabase<typeof schema>;
  * cheapest way to reach Postgres from an isolate. Each call carries the request id, so logs on
  * both sides line up (and the local endpoint can count round trips per request).
  */
-export function createDatabase(config: Config): Database {
+export function createDatabase(config: Pick<Config, 'databaseURL' | 'dev'>): Database {
   if (config.dev.neonHTTPEndpoint !== null) neonConfig.fetchEndpoint = config.dev.neonHTTPEndpoint;
   neonConfig.fetchFunction = fetchWithRequestId;
   return drizzle({ client: neon(config.databaseURL), schema });

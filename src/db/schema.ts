@@ -1,2 +1,5 @@
 // The drizzle schema: drizzle-kit reads this file to generate migrations into drizzle/.
 export * from '../features/tenants/schema.ts';
+export * from '../features/accounts/schema.ts';
+export * from '../features/sessions/schema.ts';
+export * from '../features/tokens/schema.ts';

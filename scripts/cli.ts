@@ -1,0 +1,85 @@
+// Operator CLI: `npm run cli -- <command> [--flag=value …]`, against DATABASE_URL and SECRET_KEY.
+import { parseArgs } from 'node:util';
+import { cryptoRandom } from '../src/deps.ts';
+import { validateEnv } from '../src/env.ts';
+import { AppError } from '../src/errors.ts';
+import { createTenant } from '../src/features/tenants/service.ts';
+import { openDatabase } from './lib/database.ts';
+
+const USAGE = `usage: npm run cli -- <command> [options]
+
+commands:
+  create-tenant --slug=<slug> --name=<name> [--cors-origin=<origin> …] [--hostname=<host> …] [--if-not-exists]
+
+environment: DATABASE_URL, SECRET_KEY (as the Worker has them)`;
+
+function secretKeyFromEnv(): Uint8Array {
+  const result = validateEnv({
+    ENVIRONMENT: 'development',
+    PUBLIC_BASE_URL: 'http://localhost',
+    SECRET_KEY: process.env.SECRET_KEY,
+    DATABASE_URL: process.env.DATABASE_URL,
+  });
+  if (!result.ok) {
+    throw new Error(result.problems.map((p) => `${p.setting} ${p.message}`).join('; '));
+  }
+  return result.config.secretKey;
+}
+
+async function createTenantCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      slug: { type: 'string' },
+      name: { type: 'string' },
+      'cors-origin': { type: 'string', multiple: true },
+      hostname: { type: 'string', multiple: true },
+      'if-not-exists': { type: 'boolean' },
+    },
+  });
+  if (values.slug === undefined) throw new Error('--slug is required');
+  const secretKey = secretKeyFromEnv();
+  const { db, close } = await openDatabase(process.env.DATABASE_URL!);
+  try {
+    const tenant = await createTenant(
+      { db, secretKey, random: cryptoRandom },
+      {
+        slug: values.slug,
+        name: values.name ?? values.slug,
+        corsOrigins: values['cors-origin'] ?? [],
+        hostnames: values.hostname ?? [],
+      },
+    );
+    console.log(`created tenant ${tenant.slug} (${tenant.id})`);
+  } catch (error) {
+    if (values['if-not-exists'] && error instanceof AppError && error.code === 'conflict') {
+      console.log(`tenant ${values.slug} exists`);
+      return;
+    }
+    throw error;
+  } finally {
+    await close();
+  }
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  'create-tenant': createTenantCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (command === undefined) {
+    console.error(USAGE);
+    return 2;
+  }
+  try {
+    await command(args);
+    return 0;
+  } catch (error) {
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

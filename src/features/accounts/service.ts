@@ -1,0 +1,144 @@
+import type { Deps } from '../../deps.ts';
+import { AppError } from '../../errors.ts';
+import { startSession, type Authenticated, type ClientInfo } from '../sessions/service.ts';
+import type { Tenant, TenantScope } from '../tenants/context.ts';
+import { findTenant } from '../tenants/repo.ts';
+import { checkPasswordPolicy, newSalt } from './password.ts';
+import {
+  findLoginCandidate,
+  insertAccount,
+  insertLoginSession,
+  listMemberships,
+  replacePassword,
+  switchOrganization,
+  type Membership,
+} from './repo.ts';
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string | null;
+  email_verified: boolean;
+  created_at: string;
+}
+
+export interface SignedIn {
+  tenant: Tenant;
+  token: string;
+  expiresAt: Date;
+  user: PublicUser;
+  session: { id: string; created_at: string; expires_at: string; active_organization_id: string | null; role: string | null };
+}
+
+/** Trimmed and lower-cased: how emails are compared and kept unique. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  name?: string | undefined;
+  organization_name?: string | undefined;
+}
+
+/** Two round trips: the tenant's settings, then user, organization and session in one statement. */
+export async function register(deps: Deps, scope: TenantScope, input: RegisterInput, client: ClientInfo): Promise<SignedIn> {
+  const tenant = await findTenant(deps.db, scope);
+  if (tenant === null) throw new AppError('unknown_tenant', 'no such tenant');
+  if (!tenant.settings.registrationEnabled) throw new AppError('registration_closed', 'registration is closed');
+  const email = input.email.trim();
+  checkPasswordPolicy(tenant.settings.passwordPolicy, input.password, email);
+  const passwordHash = await deps.passwords.hash(input.password, newSalt(deps.random));
+  const userId = crypto.randomUUID();
+  const started = await startSession(deps, tenant, userId, client);
+  const organization =
+    input.organization_name === undefined ? null : { id: crypto.randomUUID(), name: input.organization_name };
+  const created = await insertAccount(deps.db, {
+    userId,
+    email,
+    emailNormalized: normalizeEmail(email),
+    name: input.name ?? null,
+    passwordHash,
+    organization,
+    session: started.record,
+  });
+  if (created === null) throw new AppError('email_taken', 'an account with this email exists');
+  return {
+    tenant,
+    token: started.token,
+    expiresAt: started.record.expiresAt,
+    user: { id: userId, email, name: input.name ?? null, email_verified: false, created_at: created.createdAt.toISOString() },
+    session: {
+      id: started.record.id,
+      created_at: started.record.now.toISOString(),
+      expires_at: started.record.expiresAt.toISOString(),
+      active_organization_id: organization?.id ?? null,
+      role: organization === null ? null : 'owner',
+    },
+  };
+}
+
+const INVALID_CREDENTIALS = 'the email or password is wrong';
+
+/**
+ * Two round trips. Unknown email, wrong password and disabled account get the same answer, after
+ * the same single hash, so neither the body nor the timing says which.
+ */
+export async function login(deps: Deps, scope: TenantScope, input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
+  const candidate = await findLoginCandidate(deps.db, scope, normalizeEmail(input.email));
+  if (candidate === null) throw new AppError('unknown_tenant', 'no such tenant');
+  const { tenant, user } = candidate;
+  const verdict = await deps.passwords.verify(user?.passwordHash ?? null, input.password);
+  if (user === null || !verdict.ok || user.disabled) {
+    throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
+  }
+  const upgraded = verdict.needsRehash ? await deps.passwords.hash(input.password, newSalt(deps.random)) : null;
+  const started = await startSession(deps, tenant, user.id, client);
+  const { activeOrganizationId, role } = await insertLoginSession(deps.db, started.record, upgraded);
+  return {
+    tenant,
+    token: started.token,
+    expiresAt: started.record.expiresAt,
+    user: publicUser(user),
+    session: {
+      id: started.record.id,
+      created_at: started.record.now.toISOString(),
+      expires_at: started.record.expiresAt.toISOString(),
+      active_organization_id: activeOrganizationId,
+      role,
+    },
+  };
+}
+
+export function publicUser(user: { id: string; email: string; name: string | null; emailVerified: boolean; createdAt: Date }): PublicUser {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    email_verified: user.emailVerified,
+    created_at: user.createdAt.toISOString(),
+  };
+}
+
+export async function changePassword(
+  deps: Deps,
+  auth: Authenticated,
+  input: { current_password: string; new_password: string },
+): Promise<void> {
+  const verdict = await deps.passwords.verify(auth.user.passwordHash, input.current_password);
+  if (!verdict.ok) throw new AppError('invalid_credentials', 'the current password is wrong');
+  checkPasswordPolicy(auth.tenant.settings.passwordPolicy, input.new_password, auth.user.email);
+  const hash = await deps.passwords.hash(input.new_password, newSalt(deps.random));
+  await replacePassword(deps.db, auth.tenant.id, auth.user.id, hash, auth.session.id, deps.clock.now());
+}
+
+export function organizations(deps: Deps, auth: Authenticated): Promise<Membership[]> {
+  return listMemberships(deps.db, auth.tenant.id, auth.user.id);
+}
+
+export async function switchActiveOrganization(deps: Deps, auth: Authenticated, organizationId: string): Promise<string> {
+  const role = await switchOrganization(deps.db, auth.session.id, auth.user.id, organizationId);
+  if (role === null) throw new AppError('not_found', 'not a member of that organization');
+  return role;
+}

@@ -1,0 +1,99 @@
+import type { Deps } from '../../deps.ts';
+import { AppError } from '../../errors.ts';
+import { encodeBase64url } from '../../lib/encoding.ts';
+import { hashToken } from '../../lib/keys.ts';
+import type { Tenant, TenantScope } from '../tenants/context.ts';
+import {
+  listUserSessions,
+  loadSession,
+  revokeSessionByToken,
+  revokeUserSessions,
+  type ActiveKey,
+  type ActiveSession,
+  type NewSession,
+  type SessionListing,
+  type SessionUser,
+} from './repo.ts';
+
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface Authenticated {
+  tenant: Tenant;
+  session: ActiveSession;
+  user: SessionUser;
+  key: ActiveKey | null;
+}
+
+export interface SessionStart {
+  token: string;
+  record: NewSession;
+}
+
+/** A new session's secret (32 random bytes) and the row to store: only the token's hash. */
+export async function startSession(
+  deps: Deps,
+  tenant: Tenant,
+  userId: string,
+  client: ClientInfo,
+): Promise<SessionStart> {
+  const now = deps.clock.now();
+  const token = encodeBase64url(deps.random.bytes(32));
+  const { sessionIdleTTLSeconds: idle, sessionAbsoluteTTLSeconds: absolute } = tenant.settings;
+  const expiresAt = new Date(now.getTime() + absolute * 1000);
+  return {
+    token,
+    record: {
+      id: crypto.randomUUID(),
+      tenantId: tenant.id,
+      userId,
+      tokenHash: await hashToken(token),
+      ip: client.ip,
+      userAgent: client.userAgent,
+      idleTTLSeconds: idle,
+      now,
+      idleExpiresAt: new Date(Math.min(now.getTime() + idle * 1000, expiresAt.getTime())),
+      expiresAt,
+    },
+  };
+}
+
+/** The session check: one round trip; 404 for an unknown tenant, 401 without a live session. */
+export async function authenticate(deps: Deps, scope: TenantScope, token: string | undefined): Promise<Authenticated> {
+  // No cookie still loads the tenant, so even the 401 carries the tenant's CORS headers.
+  const loaded = await loadSession(deps.db, scope, token === undefined ? '' : await hashToken(token), deps.clock.now());
+  if (loaded === null) throw new AppError('unknown_tenant', 'no such tenant');
+  if (loaded.session === null || loaded.user === null) {
+    throw new AppError('unauthorized', 'no valid session');
+  }
+  return { tenant: loaded.tenant, session: loaded.session, user: loaded.user, key: loaded.key };
+}
+
+/** Logout: one round trip. The origin check happens inside it (see revokeSessionByToken). */
+export async function logout(deps: Deps, scope: TenantScope, token: string | undefined, originToCheck: string | null): Promise<Tenant> {
+  const result = await revokeSessionByToken(
+    deps.db,
+    scope,
+    token === undefined ? '' : await hashToken(token),
+    originToCheck,
+    deps.clock.now(),
+  );
+  if (result === null) throw new AppError('unknown_tenant', 'no such tenant');
+  if (!result.originAllowed) throw new AppError('origin_not_allowed', 'this origin may not act with the session cookie');
+  return result.tenant;
+}
+
+export function listSessions(deps: Deps, auth: Authenticated): Promise<SessionListing[]> {
+  return listUserSessions(deps.db, auth.tenant.id, auth.user.id, deps.clock.now());
+}
+
+export async function revokeSession(deps: Deps, auth: Authenticated, sessionId: string): Promise<void> {
+  const count = await revokeUserSessions(deps.db, auth.tenant.id, auth.user.id, { only: sessionId }, deps.clock.now());
+  if (count === 0) throw new AppError('not_found', 'no such session');
+}
+
+export function revokeOtherSessions(deps: Deps, auth: Authenticated): Promise<number> {
+  return revokeUserSessions(deps.db, auth.tenant.id, auth.user.id, { except: auth.session.id }, deps.clock.now());
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+export const PASSWORD_CLASSES = ['lowercase', 'uppercase', 'digit', 'symbol'] as const;
+
+/** A tenant's settings. Stored as JSON with only what differs from the defaults. */
+export const tenantSettingsSchema = z.object({
+  passwordPolicy: z
+    .object({
+      // 8 is NIST SP 800-63B's floor for user-chosen secrets; tenants may only raise it.
+      minLength: z.number().int().min(8).max(128).default(8),
+      requireClasses: z.array(z.enum(PASSWORD_CLASSES)).default([]),
+      rejectEmailLocalPart: z.boolean().default(false),
+    })
+    .default({ minLength: 8, requireClasses: [], rejectEmailLocalPart: false }),
+  sessionIdleTTLSeconds: z.number().int().min(60).max(31_536_000).default(7 * 24 * 3600),
+  sessionAbsoluteTTLSeconds: z.number().int().min(60).max(31_536_000).default(30 * 24 * 3600),
+  accessTokenTTLSeconds: z.number().int().min(30).max(86_400).default(600),
+  refreshTokenTTLSeconds: z.number().int().min(60).max(31_536_000).default(30 * 24 * 3600),
+  /** Seconds a rotated refresh token still rotates (concurrent tabs); 0: any reuse is theft. */
+  refreshReuseGraceSeconds: z.number().int().min(0).max(60).default(0),
+  registrationEnabled: z.boolean().default(true),
+  emailVerificationRequired: z.boolean().default(false),
+  cookieSameSite: z.enum(['Lax', 'Strict', 'None']).default('Lax'),
+  signingAlgorithm: z.enum(['ES256', 'RS256']).default('ES256'),
+  /** `aud` of access tokens; the tenant's issuer URL when unset. */
+  audience: z.string().min(1).max(200).nullable().default(null),
+});
+
+export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
+
+/** Stored settings over the defaults; anything unreadable falls back to its default. */
+export function resolveSettings(stored: unknown): TenantSettings {
+  const parsed = tenantSettingsSchema.safeParse(stored ?? {});
+  return parsed.success ? parsed.data : tenantSettingsSchema.parse({});
+}

@@ -1,0 +1,140 @@
+import { sql } from 'drizzle-orm';
+import type { JWK } from 'jose';
+import type { Database } from '../../db/client.ts';
+import type { Tenant, TenantRef, TenantScope } from '../tenants/context.ts';
+import { TENANT_COLUMNS, parseJSON, scopeTenant, settingSQL, tenantMatch } from '../tenants/repo.ts';
+import {
+  SESSION_COLUMNS,
+  liveSession,
+  readKey,
+  readSession,
+  timestamp,
+  type ActiveKey,
+  type ActiveSession,
+  type SessionUser,
+} from '../sessions/repo.ts';
+
+export interface NewRefreshToken {
+  id: string;
+  tokenHash: string;
+  now: Date;
+}
+
+export interface Rotation {
+  tenant: Tenant;
+  /** Present when the presented token rotated into `next`. */
+  rotated: { session: ActiveSession; user: SessionUser; key: ActiveKey | null; expiresAt: Date } | null;
+}
+
+/**
+ * Rotates a refresh token in one statement. The UPDATE's row lock serialises concurrent
+ * presentations of one token: the first marks it rotated, the rest no longer match and get
+ * nothing. Within the tenant's grace a rotated token rotates again (concurrent tabs).
+ */
+export async function rotateRefreshToken(
+  db: Database,
+  scope: TenantScope,
+  presentedHash: string,
+  next: NewRefreshToken,
+): Promise<Rotation | null> {
+  const at = next.now.toISOString();
+  const result = await db.execute(sql`
+    with t as (select * from tenants t where ${tenantMatch(scope.ref)}),
+    old as (
+      update refresh_tokens r set rotated_at = coalesce(r.rotated_at, ${at}::timestamptz)
+      from t
+      where r.tenant_id = t.id and r.token_hash = ${presentedHash} and r.revoked_at is null
+        and r.expires_at > ${at}::timestamptz
+        and (r.rotated_at is null or r.rotated_at > ${at}::timestamptz - make_interval(secs => ${settingSQL('refreshReuseGraceSeconds')}))
+      returning r.id, r.session_id
+    ),
+    live as (
+      select ${SESSION_COLUMNS}, s.tenant_id
+      from old
+      join sessions s on s.id = old.session_id and ${liveSession(next.now)}
+      join users u on u.id = s.user_id and u.disabled_at is null
+      left join memberships m on m.organization_id = s.active_organization_id and m.user_id = s.user_id
+    ),
+    inserted as (
+      insert into refresh_tokens (id, tenant_id, session_id, token_hash, parent_id, created_at, expires_at)
+      select ${next.id}::uuid, t.id, live.s_id, ${next.tokenHash}, (select id from old), ${at}::timestamptz,
+        least(${at}::timestamptz + make_interval(secs => ${settingSQL('refreshTokenTTLSeconds')}), live.s_expires_at)
+      from t, live
+      returning expires_at
+    )
+    select ${TENANT_COLUMNS}, live.*, k.kid as k_kid, k.alg as k_alg, k.private_key as k_private_key,
+      (select expires_at from inserted) as next_expires_at
+    from t
+    left join live on true
+    left join signing_keys k on k.tenant_id = t.id and k.status = 'active'`);
+  const row = result.rows[0];
+  const tenant = scopeTenant(scope, row);
+  if (row === undefined || tenant === null) return null;
+  const found = readSession(row);
+  const rotated =
+    found === null || row.next_expires_at === null || row.next_expires_at === undefined
+      ? null
+      : { ...found, key: readKey(row), expiresAt: timestamp(row.next_expires_at) };
+  return { tenant, rotated };
+}
+
+/**
+ * Called when a presented token did not rotate. If it had already been rotated (outside the
+ * grace) it was stolen or replayed: the whole family — the session and every refresh token of
+ * it — is revoked. Returns the revoked session's id, or null when the token was simply unknown,
+ * expired or revoked.
+ */
+export async function revokeFamilyOnReuse(db: Database, tenantId: string, presentedHash: string, now: Date): Promise<string | null> {
+  const at = now.toISOString();
+  const result = await db.execute(sql`
+    with reused as (
+      select session_id from refresh_tokens
+      where tenant_id = ${tenantId}::uuid and token_hash = ${presentedHash} and rotated_at is not null and revoked_at is null
+    ),
+    sessions_revoked as (
+      update sessions set revoked_at = ${at}::timestamptz
+      where id in (select session_id from reused) and revoked_at is null
+    ),
+    tokens_revoked as (
+      update refresh_tokens set revoked_at = ${at}::timestamptz
+      where session_id in (select session_id from reused) and revoked_at is null
+    )
+    select session_id from reused`);
+  const row = result.rows[0];
+  return row === undefined ? null : String(row.session_id);
+}
+
+export async function insertRefreshToken(
+  db: Database,
+  tenantId: string,
+  sessionId: string,
+  token: NewRefreshToken,
+  expiresAt: Date,
+): Promise<void> {
+  await db.execute(sql`
+    insert into refresh_tokens (id, tenant_id, session_id, token_hash, created_at, expires_at)
+    values (${token.id}::uuid, ${tenantId}::uuid, ${sessionId}::uuid, ${token.tokenHash},
+      ${token.now.toISOString()}::timestamptz, ${expiresAt.toISOString()}::timestamptz)`);
+}
+
+export interface PublishedKeys {
+  tenant: Tenant;
+  keys: JWK[];
+}
+
+/** Public keys a verifier should accept: the active one and those kept published after rotation. */
+export async function listPublishedKeys(db: Database, scope: TenantScope | { ref: TenantRef; tenant: null }): Promise<PublishedKeys | null> {
+  const result = await db.execute(sql`
+    select ${TENANT_COLUMNS}, k.public_jwk
+    from tenants t
+    left join signing_keys k on k.tenant_id = t.id and k.status in ('active', 'published')
+    where ${tenantMatch(scope.ref)}
+    order by k.created_at desc`);
+  const first = result.rows[0];
+  const tenant = scopeTenant(scope as TenantScope, first);
+  if (first === undefined || tenant === null) return null;
+  const keys = result.rows
+    .filter((row) => row.public_jwk !== null && row.public_jwk !== undefined)
+    .map((row) => parseJSON(row.public_jwk) as JWK);
+  return { tenant, keys };
+}

@@ -1,0 +1,176 @@
+import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import type { Deps } from '../../deps.ts';
+import { AppError } from '../../errors.ts';
+import { encodeBase64url } from '../../lib/encoding.ts';
+import { hashToken } from '../../lib/keys.ts';
+import type { ActiveKey, ActiveSession, SessionUser } from '../sessions/repo.ts';
+import { issuerURL, type Tenant, type TenantScope } from '../tenants/context.ts';
+import { unsealPrivateKey, signAccessToken, type AccessTokenClaims } from './keys.ts';
+import { insertRefreshToken, listPublishedKeys, revokeFamilyOnReuse, rotateRefreshToken } from './repo.ts';
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  refresh_token_expires_in: number;
+}
+
+export function audienceOf(deps: Deps, tenant: Tenant): string {
+  return tenant.settings.audience ?? issuerURL(deps.config, tenant.slug);
+}
+
+async function accessToken(deps: Deps, tenant: Tenant, key: ActiveKey | null, session: ActiveSession, user: SessionUser): Promise<string> {
+  if (key === null) throw new AppError('server_error', 'the tenant has no active signing key');
+  const claims: AccessTokenClaims = {
+    sub: user.id,
+    sid: session.id,
+    tenant: tenant.slug,
+    email: user.email,
+    email_verified: user.emailVerified,
+    org: session.activeOrganizationId,
+    role: session.role,
+  };
+  return signAccessToken({
+    key: await unsealPrivateKey(deps.config.secretKey, tenant.id, key),
+    kid: key.kid,
+    alg: key.alg,
+    issuer: issuerURL(deps.config, tenant.slug),
+    audience: audienceOf(deps, tenant),
+    now: deps.clock.now(),
+    ttlSeconds: tenant.settings.accessTokenTTLSeconds,
+    jti: crypto.randomUUID(),
+    claims,
+  });
+}
+
+function newRefreshToken(deps: Deps): { token: string; id: string; now: Date } {
+  return { token: encodeBase64url(deps.random.bytes(32)), id: crypto.randomUUID(), now: deps.clock.now() };
+}
+
+function secondsUntil(now: Date, then: Date): number {
+  return Math.max(0, Math.floor((then.getTime() - now.getTime()) / 1000));
+}
+
+/** Session cookie → access token and the first refresh token of the session's family. */
+export async function exchangeSession(
+  deps: Deps,
+  tenant: Tenant,
+  key: ActiveKey | null,
+  session: ActiveSession,
+  user: SessionUser,
+): Promise<TokenResponse> {
+  const next = newRefreshToken(deps);
+  const expiresAt = new Date(
+    Math.min(next.now.getTime() + tenant.settings.refreshTokenTTLSeconds * 1000, session.expiresAt.getTime()),
+  );
+  const access = await accessToken(deps, tenant, key, session, user);
+  await insertRefreshToken(deps.db, tenant.id, session.id, { id: next.id, tokenHash: await hashToken(next.token), now: next.now }, expiresAt);
+  return {
+    access_token: access,
+    token_type: 'Bearer',
+    expires_in: tenant.settings.accessTokenTTLSeconds,
+    refresh_token: next.token,
+    refresh_token_expires_in: secondsUntil(next.now, expiresAt),
+  };
+}
+
+/** Refresh token → access token and the next refresh token; reuse revokes the family. */
+export async function refresh(deps: Deps, scope: TenantScope, presented: string): Promise<TokenResponse> {
+  const next = newRefreshToken(deps);
+  const presentedHash = await hashToken(presented);
+  const rotation = await rotateRefreshToken(deps.db, scope, presentedHash, {
+    id: next.id,
+    tokenHash: await hashToken(next.token),
+    now: next.now,
+  });
+  if (rotation === null) throw new AppError('unknown_tenant', 'no such tenant');
+  if (rotation.rotated === null) {
+    const revokedSession = await revokeFamilyOnReuse(deps.db, rotation.tenant.id, presentedHash, next.now);
+    if (revokedSession !== null) {
+      deps.log.warn('refresh token reuse detected; family revoked', { sessionId: revokedSession, tenantSlug: rotation.tenant.slug });
+    }
+    throw new AppError('invalid_grant', 'the refresh token is invalid, expired or already used');
+  }
+  const { session, user, key, expiresAt } = rotation.rotated;
+  return {
+    access_token: await accessToken(deps, rotation.tenant, key, session, user),
+    token_type: 'Bearer',
+    expires_in: rotation.tenant.settings.accessTokenTTLSeconds,
+    refresh_token: next.token,
+    refresh_token_expires_in: secondsUntil(next.now, expiresAt),
+  };
+}
+
+export async function publishedKeys(deps: Deps, scope: TenantScope): Promise<{ keys: JWK[] }> {
+  const found = await listPublishedKeys(deps.db, scope);
+  if (found === null) throw new AppError('unknown_tenant', 'no such tenant');
+  return { keys: found.keys };
+}
+
+/**
+ * Public keys are immutable per kid, so an isolate may keep them as verifiers keep a JWKS: for
+ * the same 5 minutes the JWKS response is cacheable. A retired key stops verifying here within
+ * that window, as it would at any resource server.
+ */
+const JWKS_TTL_MS = 5 * 60 * 1000;
+const REFETCH_MS = 1000;
+const keyCache = new Map<string, { keys: JWK[]; tenant: Tenant; fetchedAt: number }>();
+
+function cacheKey(scope: TenantScope): string {
+  return scope.ref.by === 'slug' ? `slug:${scope.ref.slug}` : `host:${scope.ref.hostname}`;
+}
+
+export interface VerifiedAccessToken extends JWTPayload {
+  sub: string;
+  sid: string;
+  email: string;
+  email_verified: boolean;
+  org: string | null;
+  role: string | null;
+}
+
+/** Verifies a bearer access token with no database round trip once the tenant's keys are cached. */
+export async function verifyAccessToken(deps: Deps, scope: TenantScope, token: string): Promise<VerifiedAccessToken> {
+  const now = deps.clock.now();
+  const key = cacheKey(scope);
+  let cached = keyCache.get(key);
+  const kid = tokenKeyId(token);
+  const stale =
+    cached === undefined ||
+    now.getTime() - cached.fetchedAt > JWKS_TTL_MS ||
+    // A kid we have not seen may be a key rotated in since; look again, at most once a second.
+    (kid !== undefined && !cached.keys.some((k) => k.kid === kid) && now.getTime() - cached.fetchedAt > REFETCH_MS);
+  if (stale) {
+    const found = await listPublishedKeys(deps.db, scope);
+    if (found === null) throw new AppError('unknown_tenant', 'no such tenant');
+    cached = { keys: found.keys, tenant: found.tenant, fetchedAt: now.getTime() };
+    keyCache.set(key, cached);
+  }
+  if (cached === undefined) throw new AppError('invalid_token', 'the access token is invalid or expired');
+  scope.tenant = cached.tenant;
+  try {
+    const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: cached.keys }), {
+      issuer: issuerURL(deps.config, cached.tenant.slug),
+      audience: audienceOf(deps, cached.tenant),
+      algorithms: ['ES256', 'RS256'],
+      typ: 'at+jwt',
+      currentDate: now,
+    });
+    return payload as VerifiedAccessToken;
+  } catch (error) {
+    if (error instanceof joseErrors.JOSEError) {
+      throw new AppError('invalid_token', 'the access token is invalid or expired', { cause: error });
+    }
+    throw error;
+  }
+}
+
+function tokenKeyId(token: string): string | undefined {
+  try {
+    const header = decodeProtectedHeader(token);
+    return typeof header.kid === 'string' ? header.kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
