@@ -1,0 +1,94 @@
+// `npm run db:migrate [-- --env-file <file>]`: the deploy step that changes the schema. Applies
+// drizzle/ to DATABASE_URL (from the file when given, else the environment) and prints the
+// schema version the Worker will check for. The Worker itself never migrates.
+import { parseArgs } from 'node:util';
+import { EnvFileError, readEnvFile } from './lib/env-file.ts';
+import { applyMigrations } from './stack/migrate.ts';
+
+interface MigrateContext {
+  databaseURL: string;
+  /** Where the database is, safe to print: host and database name, no credentials. */
+  target: string;
+  log(line: string): void;
+}
+
+/** One deploy step after another; later issues add theirs (e.g. printing a bootstrap code). */
+type Step = (context: MigrateContext) => Promise<void>;
+
+const applySchema: Step = async (context) => {
+  const version = await applyMigrations(context.databaseURL);
+  context.log(`Migrated ${context.target}: schema version ${version}`);
+};
+
+const STEPS: Step[] = [applySchema];
+
+class UsageError extends Error {}
+
+function resolveDatabaseURL(argv: string[]): string {
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'env-file': { type: 'string', multiple: true } },
+    strict: true,
+  });
+  let url = process.env.DATABASE_URL;
+  // A file named on the command line is the operator's explicit choice: it wins.
+  for (const file of values['env-file'] ?? []) url = readEnvFile(file).DATABASE_URL ?? url;
+  if (url === undefined || url.trim() === '') {
+    throw new UsageError('DATABASE_URL is not set (environment or --env-file)');
+  }
+  if (!/^postgres(ql)?:\/\//.test(url))
+    throw new UsageError('DATABASE_URL must be a postgres:// URL');
+  return url.trim();
+}
+
+function describeTarget(databaseURL: string): string {
+  const url = new URL(databaseURL);
+  return `${url.host}${url.pathname}`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let databaseURL: string;
+  try {
+    databaseURL = resolveDatabaseURL(argv);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof EnvFileError || isParseArgsError(error)) {
+      console.error(`db:migrate: ${(error as Error).message}`);
+      console.error('usage: npm run db:migrate [-- --env-file <file>]');
+      return 2;
+    }
+    throw error;
+  }
+  const context: MigrateContext = {
+    databaseURL,
+    target: describeTarget(databaseURL),
+    log: (line) => console.log(line),
+  };
+  for (const step of STEPS) {
+    try {
+      await step(context);
+    } catch (error) {
+      console.error(
+        `db:migrate: failed against ${context.target}: ${describeFailure(error, context)}`,
+      );
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/** The driver's message, with the connection string and its password cut out should it quote them. */
+function describeFailure(error: unknown, context: MigrateContext): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  let message = error.message.split(context.databaseURL).join(context.target);
+  const password = decodeURIComponent(new URL(context.databaseURL).password);
+  if (password !== '') message = message.split(password).join('…');
+  return `${message}${typeof code === 'string' ? ` (${code})` : ''}`;
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
+
+process.exitCode = await main(process.argv.slice(2));
