@@ -3,12 +3,12 @@
 // of wrangler.toml overlaid by the file (which holds the secrets that `wrangler secret put` sets).
 // Prints `SETTING: message` per problem, never a value. Exit 0 valid, 1 invalid, 2 usage error.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validateEnv, type ConfigProblem } from '../src/env.ts';
 import { EnvFileError, readEnvFile, readWranglerVars, type Settings } from './lib/env-file.ts';
 
-const DEFAULT_WRANGLER = fileURLToPath(new URL('../wrangler.toml', import.meta.url));
+const DEFAULT_WRANGLER = join(import.meta.dirname, '..', 'wrangler.toml');
 
 const USAGE = `usage: npm run check-config -- --env-file <file> [--env-file <file>...] [--wrangler <path> | --no-wrangler]
 
