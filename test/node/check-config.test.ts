@@ -1,0 +1,245 @@
+// Issue 2, item 3: `npm run check-config -- --env-file <file>` runs the Worker's validation before
+// a deploy. Each test runs the real command (Node 24, as npm scripts do) against temporary files.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseEnvFile, parseWranglerVars } from '../../scripts/lib/env-file.ts';
+import { DEV_ONLY_SETTINGS, EXAMPLE_SECRET_KEY } from '../../src/env.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const NODE = join(ROOT, 'node_modules', '.bin', 'node');
+const SCRIPT = join(ROOT, 'scripts', 'check-config.ts');
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-check-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** 32 random-looking bytes, base64: accepted in production. */
+const SECRET_KEY = 'cHJvZHVjdGlvbi10ZXN0LWtleS0zMi1ieXRlcyEhISE=';
+const DATABASE_PASSWORD = 'planted-db-password-5d1e';
+const REDIS_TOKEN = 'planted-redis-token-0a8c';
+
+const PRODUCTION: Record<string, string> = {
+  ENVIRONMENT: 'production',
+  PUBLIC_BASE_URL: 'https://auth.example.com',
+  SECRET_KEY,
+  DATABASE_URL: `postgres://gatehouse:${DATABASE_PASSWORD}@ep-test.example.com/gatehouse?sslmode=require`,
+  UPSTASH_REDIS_REST_URL: 'https://redis.example.com',
+  UPSTASH_REDIS_REST_TOKEN: REDIS_TOKEN,
+  COOKIE_SECURE: 'true',
+  CORS_ORIGINS: 'https://app.example.com',
+};
+
+let fileCount = 0;
+function writeEnvFile(settings: Record<string, string | undefined>): string {
+  const lines = Object.entries(settings)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([key, value]) => `${key}="${value}"`);
+  const path = join(dir, `env-${fileCount++}`);
+  writeFileSync(path, `# written by check-config.test.ts\n${lines.join('\n')}\n`);
+  return path;
+}
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function checkConfig(...args: string[]): Run {
+  const result = spawnSync(NODE, [SCRIPT, ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `SETTING: message` lines, by setting. */
+function namedSettings(run: Run): string[] {
+  return run.stderr
+    .split('\n')
+    .map((line) => /^([A-Z][A-Z0-9_]*): /.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined);
+}
+
+function expectNoSecrets(run: Run, extra: string[] = []): void {
+  for (const secret of [SECRET_KEY, DATABASE_PASSWORD, REDIS_TOKEN, ...extra]) {
+    expect(run.stdout + run.stderr).not.toContain(secret);
+  }
+}
+
+describe('npm run check-config', () => {
+  it('passes a good production file with exit 0 and one OK line', () => {
+    const run = checkConfig('--env-file', writeEnvFile(PRODUCTION), '--no-wrangler');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^OK: .*ENVIRONMENT=production/);
+    expectNoSecrets(run);
+  });
+
+  const SHORT_KEY = Buffer.alloc(31, 7).toString('base64');
+  const refusals: [string, Record<string, string | undefined>, string][] = [
+    [
+      'PUBLIC_BASE_URL is http://',
+      { PUBLIC_BASE_URL: 'http://auth.example.com' },
+      'PUBLIC_BASE_URL',
+    ],
+    ['SECRET_KEY is missing', { SECRET_KEY: undefined }, 'SECRET_KEY'],
+    ['SECRET_KEY decodes to 31 bytes', { SECRET_KEY: SHORT_KEY }, 'SECRET_KEY'],
+    ['SECRET_KEY is the published example', { SECRET_KEY: EXAMPLE_SECRET_KEY }, 'SECRET_KEY'],
+    ['COOKIE_SECURE=false', { COOKIE_SECURE: 'false' }, 'COOKIE_SECURE'],
+    ['CORS_ORIGINS contains *', { CORS_ORIGINS: 'https://app.example.com,*' }, 'CORS_ORIGINS'],
+    ...DEV_ONLY_SETTINGS.map((name): [string, Record<string, string>, string] => [
+      `${name} is set`,
+      { [name]: 'http://127.0.0.1:4444' },
+      name,
+    ]),
+  ];
+
+  for (const [name, override, setting] of refusals) {
+    it(`fails with exit 1 naming ${setting} when ${name}`, () => {
+      const run = checkConfig(
+        '--env-file',
+        writeEnvFile({ ...PRODUCTION, ...override }),
+        '--no-wrangler',
+      );
+      expect(run.status).toBe(1);
+      expect(namedSettings(run)).toEqual([setting]);
+      expect(run.stdout).not.toMatch(/^OK/);
+      expectNoSecrets(run, [SHORT_KEY]);
+    });
+  }
+
+  it('lists every problem of a file at once', () => {
+    const run = checkConfig(
+      '--env-file',
+      writeEnvFile({ ...PRODUCTION, COOKIE_SECURE: 'false', CORS_ORIGINS: '*' }),
+      '--no-wrangler',
+    );
+    expect(run.status).toBe(1);
+    expect(namedSettings(run).sort()).toEqual(['COOKIE_SECURE', 'CORS_ORIGINS']);
+  });
+
+  it('lays the file over the [vars] of a wrangler.toml, the file winning', () => {
+    const wrangler = join(dir, 'wrangler.toml');
+    writeFileSync(
+      wrangler,
+      [
+        'name = "gatehouse"',
+        '[vars]',
+        'ENVIRONMENT = "production"',
+        'PUBLIC_BASE_URL = "https://auth.example.com" # the public origin',
+        "COOKIE_SECURE = 'false'",
+        'UPSTASH_REDIS_REST_URL = "https://redis.example.com"',
+        '[[r2_buckets]]',
+        'binding = "BACKUPS"',
+      ].join('\n'),
+    );
+    const secrets = {
+      SECRET_KEY,
+      DATABASE_URL: PRODUCTION.DATABASE_URL,
+      UPSTASH_REDIS_REST_TOKEN: REDIS_TOKEN,
+    };
+    // The vars alone carry COOKIE_SECURE=false: refused, as the deployed Worker would be.
+    const refused = checkConfig('--env-file', writeEnvFile(secrets), '--wrangler', wrangler);
+    expect(refused.status).toBe(1);
+    expect(namedSettings(refused)).toEqual(['COOKIE_SECURE']);
+    // The file overrides the var.
+    const fixed = writeEnvFile({ ...secrets, COOKIE_SECURE: 'true' });
+    const passed = checkConfig('--env-file', fixed, '--wrangler', wrangler);
+    expect(passed.status).toBe(0);
+    expect(passed.stdout).toContain('wrangler.toml [vars]');
+    // Without the vars, the file lacks PUBLIC_BASE_URL.
+    const alone = checkConfig('--env-file', fixed, '--no-wrangler');
+    expect(alone.status).toBe(1);
+    expect(namedSettings(alone)).toContain('PUBLIC_BASE_URL');
+  });
+
+  it('refuses the development example file once ENVIRONMENT is production', () => {
+    const run = checkConfig(
+      '--env-file',
+      join(ROOT, '.dev.vars.example'),
+      '--env-file',
+      writeEnvFile({ ENVIRONMENT: 'production', DATABASE_URL: PRODUCTION.DATABASE_URL }),
+      '--no-wrangler',
+    );
+    expect(run.status).toBe(1);
+    expect(namedSettings(run)).toEqual(
+      expect.arrayContaining(['SECRET_KEY', 'PUBLIC_BASE_URL', 'COOKIE_SECURE']),
+    );
+    expectNoSecrets(run, [EXAMPLE_SECRET_KEY]);
+  });
+
+  it('exits 2 with usage on a missing --env-file, an unknown option or a malformed file', () => {
+    expect(checkConfig().status).toBe(2);
+    expect(checkConfig('--env-file', writeEnvFile(PRODUCTION), '--verbose').status).toBe(2);
+    const malformed = join(dir, 'malformed');
+    writeFileSync(malformed, `SECRET_KEY="${SECRET_KEY}\n`);
+    const run = checkConfig('--env-file', malformed, '--no-wrangler');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(':1: unterminated');
+    expectNoSecrets(run);
+  });
+
+  it('exits non-zero when the file does not exist', () => {
+    // Node itself reads a script argument named --env-file (nodejs/node#54232) and exits 9.
+    const run = checkConfig('--env-file', join(dir, 'does-not-exist'), '--no-wrangler');
+    expect(run.status).not.toBe(0);
+  });
+});
+
+describe('the development example file', () => {
+  it('carries EXAMPLE_SECRET_KEY, the value production refuses', () => {
+    const example = parseEnvFile(readFileSync(join(ROOT, '.dev.vars.example'), 'utf8'));
+    expect(example.SECRET_KEY).toBe(EXAMPLE_SECRET_KEY);
+  });
+});
+
+describe('env-file parsing', () => {
+  it('reads comments, export, quotes, escapes and inline comments', () => {
+    const parsed = parseEnvFile(
+      [
+        '# a comment',
+        '',
+        'PLAIN=value # trailing comment',
+        'export EXPORTED=yes',
+        'SPACED = padded ',
+        'DOUBLE="two\\nlines # not a comment"',
+        "SINGLE='lit\\eral # kept'",
+        'EMPTY=',
+        'HASH=a#b',
+        'EQUALS=a=b=c',
+      ].join('\r\n'),
+    );
+    expect(parsed).toEqual({
+      PLAIN: 'value',
+      EXPORTED: 'yes',
+      SPACED: 'padded',
+      DOUBLE: 'two\nlines # not a comment',
+      SINGLE: 'lit\\eral # kept',
+      EMPTY: '',
+      HASH: 'a#b',
+      EQUALS: 'a=b=c',
+    });
+  });
+
+  it('names the line of an error, never its content', () => {
+    expect(() => parseEnvFile('OK=1\nnot a setting line', 'f')).toThrow('f:2: expected KEY=VALUE');
+    expect(() => parseEnvFile('1BAD=x', 'f')).toThrow('f:1: not a valid setting name');
+    expect(() => parseEnvFile('K="secret" trailing', 'f')).toThrow(/^f:1: unexpected text/);
+  });
+
+  it('reads only string entries of the top-level [vars] table of wrangler.toml', () => {
+    const vars = parseWranglerVars(
+      [
+        'name = "x"',
+        '[vars] # plain-text bindings',
+        'A = "one"',
+        "B = 'two'",
+        'C = "say \\"hi\\""',
+        'N = 3',
+        '[env.staging.vars]',
+        'A = "staging"',
+      ].join('\n'),
+    );
+    expect(vars).toEqual({ A: 'one', B: 'two', C: 'say "hi"' });
+  });
+});
