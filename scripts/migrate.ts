@@ -2,10 +2,12 @@
 // drizzle/ to DATABASE_URL (from the file when given, else the environment) and prints the
 // schema version the Worker will check for. The Worker itself never migrates.
 import { parseArgs } from 'node:util';
-import { EnvFileError, readEnvFile } from './lib/env-file.ts';
+import { EnvFileError, readEnvFile, type Settings } from './lib/env-file.ts';
 import { applyMigrations } from './stack/migrate.ts';
 
 interface MigrateContext {
+  /** The environment's strings overlaid by each --env-file: what later steps read settings from. */
+  settings: Settings;
   databaseURL: string;
   /** Where the database is, safe to print: host and database name, no credentials. */
   target: string;
@@ -24,21 +26,28 @@ const STEPS: Step[] = [applySchema];
 
 class UsageError extends Error {}
 
-function resolveDatabaseURL(argv: string[]): string {
+function readSettings(argv: string[]): Settings {
   const { values } = parseArgs({
     args: argv,
     options: { 'env-file': { type: 'string', multiple: true } },
     strict: true,
   });
-  let url = process.env.DATABASE_URL;
-  // A file named on the command line is the operator's explicit choice: it wins.
-  for (const file of values['env-file'] ?? []) url = readEnvFile(file).DATABASE_URL ?? url;
-  if (url === undefined || url.trim() === '') {
-    throw new UsageError('DATABASE_URL is not set (environment or --env-file)');
+  const settings: Settings = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined) settings[name] = value;
   }
-  if (!/^postgres(ql)?:\/\//.test(url))
+  // A file named on the command line is the operator's explicit choice: it wins.
+  for (const file of values['env-file'] ?? []) Object.assign(settings, readEnvFile(file));
+  return settings;
+}
+
+function databaseURLOf(settings: Settings): string {
+  const url = settings.DATABASE_URL?.trim() ?? '';
+  if (url === '') throw new UsageError('DATABASE_URL is not set (environment or --env-file)');
+  if (!/^postgres(ql)?:\/\//.test(url)) {
     throw new UsageError('DATABASE_URL must be a postgres:// URL');
-  return url.trim();
+  }
+  return url;
 }
 
 function describeTarget(databaseURL: string): string {
@@ -47,9 +56,11 @@ function describeTarget(databaseURL: string): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  let settings: Settings;
   let databaseURL: string;
   try {
-    databaseURL = resolveDatabaseURL(argv);
+    settings = readSettings(argv);
+    databaseURL = databaseURLOf(settings);
   } catch (error) {
     if (error instanceof UsageError || error instanceof EnvFileError || isParseArgsError(error)) {
       console.error(`db:migrate: ${(error as Error).message}`);
@@ -59,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
   const context: MigrateContext = {
+    settings,
     databaseURL,
     target: describeTarget(databaseURL),
     log: (line) => console.log(line),
