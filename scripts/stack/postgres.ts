@@ -73,8 +73,9 @@ function unprivilegedUser(): { name: string; uid: number; gid: number } | null {
   throw new Error('running as root and no unprivileged user (postgres, nobody) to run PostgreSQL');
 }
 
-function asUser(user: ReturnType<typeof unprivilegedUser>, command: string, args: string[]) {
-  return user === null ? { command, args } : { command: 'runuser', args: ['-u', user.name, '--', command, ...args] };
+/** Spawn options running a child as `user`: no runuser in between, so signals reach it. */
+function asUser(user: ReturnType<typeof unprivilegedUser>): { uid?: number; gid?: number } {
+  return user === null ? {} : { uid: user.uid, gid: user.gid };
 }
 
 async function startPostgreSQL(bin: string, options: StartPostgresOptions): Promise<PostgresServer> {
@@ -88,20 +89,24 @@ async function startPostgreSQL(bin: string, options: StartPostgresOptions): Prom
   }
   const pgData = join(dataDir, 'pgdata');
   if (!existsSync(join(pgData, 'PG_VERSION'))) {
-    const init = asUser(user, join(bin, 'initdb'), [
-      '-D', pgData, '-U', 'gatehouse', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync',
-    ]);
-    const result = spawnSync(init.command, init.args, { encoding: 'utf8' });
+    const result = spawnSync(
+      join(bin, 'initdb'),
+      ['-D', pgData, '-U', 'gatehouse', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'],
+      { encoding: 'utf8', ...asUser(user), cwd: dataDir },
+    );
     if (result.status !== 0) throw new Error(`initdb failed: ${result.stderr}`);
   }
   const port = await freePort();
-  const serve = asUser(user, join(bin, 'postgres'), [
-    '-D', pgData, '-p', String(port), '-k', dataDir,
-    '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200',
-    // Test and dev data is disposable: trade durability for speed.
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-  ]);
-  const child: ChildProcess = spawn(serve.command, serve.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    join(bin, 'postgres'),
+    [
+      '-D', pgData, '-p', String(port), '-k', dataDir,
+      '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200',
+      // Test and dev data is disposable: trade durability for speed.
+      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], ...asUser(user), cwd: dataDir },
+  );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
