@@ -3,3 +3,5 @@ export * from '../features/tenants/schema.ts';
 export * from '../features/accounts/schema.ts';
 export * from '../features/sessions/schema.ts';
 export * from '../features/tokens/schema.ts';
+export * from '../features/operators/schema.ts';
+export * from '../features/apikeys/schema.ts';
