@@ -26,6 +26,9 @@ export type ErrorCode =
   | 'password_missing_digit'
   | 'password_missing_symbol'
   | 'password_contains_email'
+  | 'password_too_few_classes'
+  | 'invalid_bootstrap_code'
+  | 'bootstrap_closed'
   | 'unknown_tenant'
   | 'session_expired'
   | 'rate_limited'
@@ -59,6 +62,9 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   password_missing_digit: 400,
   password_missing_symbol: 400,
   password_contains_email: 400,
+  password_too_few_classes: 400,
+  invalid_bootstrap_code: 400,
+  bootstrap_closed: 409,
   unknown_tenant: 404,
   session_expired: 401,
   rate_limited: 429,
