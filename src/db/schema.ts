@@ -5,3 +5,4 @@ export * from '../features/sessions/schema.ts';
 export * from '../features/tokens/schema.ts';
 export * from '../features/operators/schema.ts';
 export * from '../features/apikeys/schema.ts';
+export * from '../features/rbac/schema.ts';
