@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import type { Tenant, TenantScope } from '../tenants/context.ts';
 import { TENANT_COLUMNS, scopeTenant, tenantMatch } from '../tenants/repo.ts';
+import { ACCESS_CLAIM_COLUMNS_SQL, readAccessClaims } from '../rbac/claims.ts';
 
 export interface SessionUser {
   id: string;
@@ -10,6 +11,10 @@ export interface SessionUser {
   emailVerified: boolean;
   createdAt: Date;
   passwordHash: string | null;
+  /** Effective roles (direct and through groups), sorted: the access token's `roles`. */
+  roles: string[];
+  /** Claims the tenant's claim mappers derive from the user's attributes. */
+  mappedClaims: Record<string, string>;
 }
 
 export interface ActiveSession {
@@ -54,9 +59,10 @@ export function readKey(row: Record<string, unknown>): ActiveKey | null {
   return { kid: String(row.k_kid), alg: String(row.k_alg), privateKey: String(row.k_private_key) };
 }
 
-/** Reads the s_*, u_* and m_role columns of `SESSION_COLUMNS`. */
+/** Reads the s_*, u_*, m_role and rbac_* columns of `SESSION_COLUMNS`. */
 export function readSession(row: Record<string, unknown>): { session: ActiveSession; user: SessionUser } | null {
   if (row.s_id === null || row.s_id === undefined || row.u_id === null || row.u_id === undefined) return null;
+  const access = readAccessClaims(row);
   return {
     session: {
       id: String(row.s_id),
@@ -77,6 +83,8 @@ export function readSession(row: Record<string, unknown>): { session: ActiveSess
       emailVerified: row.u_email_verified === true || row.u_email_verified === 't',
       createdAt: timestamp(row.u_created_at),
       passwordHash: optionalText(row.u_password_hash),
+      roles: access.roles,
+      mappedClaims: access.claims,
     },
   };
 }
@@ -88,6 +96,8 @@ export const SESSION_COLUMNS = sql.raw(
     's.active_organization_id as s_org, s.ip as s_ip, s.user_agent as s_user_agent',
     'u.id as u_id, u.email as u_email, u.name as u_name, u.email_verified as u_email_verified',
     'u.created_at as u_created_at, u.password_hash as u_password_hash, m.role as m_role',
+    // Roles and mapped claims ride along as correlated subqueries: no round trip of their own.
+    ACCESS_CLAIM_COLUMNS_SQL,
   ].join(', '),
 );
 

@@ -23,6 +23,8 @@ export function audienceOf(deps: Deps, tenant: Tenant): string {
 async function accessToken(deps: Deps, tenant: Tenant, key: ActiveKey | null, session: ActiveSession, user: SessionUser): Promise<string> {
   if (key === null) throw new AppError('server_error', 'the tenant has no active signing key');
   const claims: AccessTokenClaims = {
+    // Mapped claims first: a fixed claim below always wins (reserved names are refused anyway).
+    ...user.mappedClaims,
     sub: user.id,
     sid: session.id,
     tenant: tenant.slug,
@@ -30,6 +32,7 @@ async function accessToken(deps: Deps, tenant: Tenant, key: ActiveKey | null, se
     email_verified: user.emailVerified,
     org: session.activeOrganizationId,
     role: session.role,
+    roles: user.roles,
   };
   return signAccessToken({
     key: await unsealPrivateKey(deps.config.secretKey, tenant.id, key),
@@ -128,6 +131,7 @@ export interface VerifiedAccessToken extends JWTPayload {
   email_verified: boolean;
   org: string | null;
   role: string | null;
+  roles?: string[];
 }
 
 /** Verifies a bearer access token with no database round trip once the tenant's keys are cached. */
