@@ -1,7 +1,7 @@
 // `npm run dev` end to end: the one-command stack comes up, the Worker answers /health/ready
 // with 200 through the Neon endpoint and PGlite, and SIGTERM takes every process down with it.
 // Runs in a temporary data directory on a free port, so the repository's .data is untouched.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -11,6 +11,18 @@ import { freePort } from '../../scripts/stack/postgres.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const READY_WITHIN_MS = 60_000;
+
+// Issue 3's smoke test, command for command; `echo --` only separates the outputs.
+const SMOKE_TEST = `
+curl -X POST $BASE/v1/auth/register -H 'Content-Type: application/json' \\
+  -d '{"email":"smoke@example.com","password":"smoke-test-password","organization_name":"Smoke"}' -c c.txt
+echo; echo --
+curl $BASE/v1/auth/session -b c.txt                      # 200
+echo; echo --
+curl -X POST $BASE/v1/auth/logout -b c.txt -c c.txt
+echo; echo --
+curl -i $BASE/v1/auth/session -b c.txt                   # 401
+`;
 
 /** True while any process of the group `pgid` is alive. */
 function groupAlive(pgid: number): boolean {
@@ -80,6 +92,18 @@ describe.skipIf(process.platform === 'win32')('npm run dev', () => {
     }
     expect(status, `no 200 from /health/ready within 60 s; output:\n${output}`).toBe(200);
     expect(body).toMatchObject({ status: 'ready' });
+
+    // The production checklist's smoke test, verbatim, against the default tenant.
+    const smoke = spawnSync('bash', ['-euo', 'pipefail', '-c', SMOKE_TEST], {
+      cwd: dataDir,
+      env: { ...process.env, BASE: `http://127.0.0.1:${port}` },
+      encoding: 'utf8',
+    });
+    expect(smoke.status, `smoke test failed:\n${smoke.stdout}\n${smoke.stderr}`).toBe(0);
+    const [registered, session, , afterLogout] = smoke.stdout.split('\n--\n');
+    expect(JSON.parse(registered!)).toMatchObject({ user: { email: 'smoke@example.com' } });
+    expect(JSON.parse(session!)).toMatchObject({ user: { email: 'smoke@example.com' } });
+    expect(afterLogout).toMatch(/^HTTP\/1\.1 401/);
 
     // State went to the data directory given, and the developer's .dev.vars was not written.
     expect(existsSync(join(dataDir, 'pglite'))).toBe(true);
