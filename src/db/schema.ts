@@ -6,3 +6,4 @@ export * from '../features/tokens/schema.ts';
 export * from '../features/operators/schema.ts';
 export * from '../features/apikeys/schema.ts';
 export * from '../features/rbac/schema.ts';
+export * from '../features/lockout/schema.ts';
