@@ -7,3 +7,4 @@ export * from '../features/operators/schema.ts';
 export * from '../features/apikeys/schema.ts';
 export * from '../features/rbac/schema.ts';
 export * from '../features/lockout/schema.ts';
+export * from '../features/audit/schema.ts';
