@@ -24,6 +24,29 @@ export const tenantSettingsSchema = z.object({
   signingAlgorithm: z.enum(['ES256', 'RS256']).default('ES256'),
   /** `aud` of access tokens; the tenant's issuer URL when unset. */
   audience: z.string().min(1).max(200).nullable().default(null),
+  /**
+   * Account lockout: `maxFailures` failed logins within `windowSeconds` lock the account for
+   * `durationSeconds`; 0 in either count disables it. 5 in 15 minutes, locked 15 minutes by default.
+   */
+  lockout: z
+    .object({
+      maxFailures: z.number().int().min(0).max(1000).default(5),
+      windowSeconds: z.number().int().min(1).max(86_400).default(900),
+      durationSeconds: z.number().int().min(0).max(86_400).default(900),
+    })
+    .default({ maxFailures: 5, windowSeconds: 900, durationSeconds: 900 }),
+  /** Credential endpoints answer no sooner than this after the request arrived (0: off). */
+  credentialResponseFloorMs: z.number().int().min(0).max(10_000).default(300),
+  /** Per-policy overrides of the rate limits (policy names: src/features/ratelimit/policies.ts). */
+  rateLimits: z
+    .record(
+      z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/),
+      z.object({
+        limit: z.number().int().min(1).max(1_000_000).optional(),
+        windowSeconds: z.number().int().min(1).max(604_800).optional(),
+      }),
+    )
+    .default({}),
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
