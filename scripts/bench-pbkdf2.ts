@@ -4,8 +4,8 @@
 //
 //   node scripts/bench-pbkdf2.ts [--runs=9]
 //
-// The same derivation inside workerd: `npx vitest run --project worker test/worker/backup/kdf.test.ts`
-// prints its median (GATEHOUSE_BENCH_RUNS sets the run count there).
+// The same derivation inside workerd is timed (one run) and printed by
+// `npx vitest run --project worker test/worker/backup/kdf.test.ts`.
 import { pbkdf2Sync } from 'node:crypto';
 import { pbkdf2Async } from '@noble/hashes/pbkdf2.js';
 import { sha256 } from '@noble/hashes/sha2.js';
