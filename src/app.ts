@@ -6,6 +6,7 @@ import { createDeps, type DepsOverride } from './deps.ts';
 import { loadConfig, type ConfigResult, type Env } from './env.ts';
 import { AppError, errorBody } from './errors.ts';
 import { accountRoutes } from './features/accounts/routes.ts';
+import { adminRoutes } from './features/admin/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import { tenantCORS, tenantScope } from './features/tenants/middleware.ts';
@@ -87,6 +88,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     await ensureSchemaVersion(config.databaseURL, db);
     await next();
   });
+
+  // The admin API: before the tenant API, which is mounted at the root.
+  app.route('/admin/api/v1', adminRoutes);
 
   // The end-user API of one tenant, at /t/{slug}/… (the fetch handler moves the slug into the
   // request scope) and, for DEFAULT_TENANT or a custom hostname, at the root.

@@ -7,7 +7,9 @@ import { tenants } from '../tenants/schema.ts';
 export const apiKeys = pgTable(
   'api_keys',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     name: text('name').notNull(),
     keyHash: text('key_hash').notNull().unique(),
     /** The first characters of the key (prefix included), so people can tell keys apart. */

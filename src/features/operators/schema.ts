@@ -1,13 +1,5 @@
 import { sql } from 'drizzle-orm';
-import {
-  boolean,
-  index,
-  pgTable,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 export type OperatorRole = 'owner' | 'admin';
 
@@ -15,7 +7,9 @@ export type OperatorRole = 'owner' | 'admin';
 export const operators = pgTable(
   'operators',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     email: text('email').notNull(),
     emailNormalized: text('email_normalized').notNull().unique(),
     passwordHash: text('password_hash').notNull(),
@@ -35,7 +29,9 @@ export const operators = pgTable(
 
 /** One-time codes that let the first owner be created; only their SHA-256 is kept. */
 export const bootstrapCodes = pgTable('bootstrap_codes', {
-  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  id: uuid('id')
+    .primaryKey()
+    .default(sql`gen_random_uuid()`),
   codeHash: text('code_hash').notNull().unique(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
@@ -45,7 +41,9 @@ export const bootstrapCodes = pgTable('bootstrap_codes', {
 export const operatorRecoveryCodes = pgTable(
   'operator_recovery_codes',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     operatorId: uuid('operator_id')
       .notNull()
       .references(() => operators.id, { onDelete: 'cascade' }),
@@ -53,15 +51,15 @@ export const operatorRecoveryCodes = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     usedAt: timestamp('used_at', { withTimezone: true }),
   },
-  (table) => [
-    uniqueIndex('operator_recovery_codes_hash').on(table.operatorId, table.codeHash),
-  ],
+  (table) => [uniqueIndex('operator_recovery_codes_hash').on(table.operatorId, table.codeHash)],
 );
 
 export const operatorSessions = pgTable(
   'operator_sessions',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     operatorId: uuid('operator_id')
       .notNull()
       .references(() => operators.id, { onDelete: 'cascade' }),

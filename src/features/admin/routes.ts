@@ -1,0 +1,27 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../../app-env.ts';
+import { AppError } from '../../errors.ts';
+import { apiKeyRoutes } from '../apikeys/routes.ts';
+import { operatorPublicRoutes, operatorRoutes } from '../operators/routes.ts';
+import { adminAuth, tenantAccess, type AdminEnv } from './auth.ts';
+
+/**
+ * The admin API, mounted at /admin/api/v1. Order matters: the public routes answer before
+ * `adminAuth` runs; everything registered after it needs an operator session or an API key, and
+ * everything under /tenants/:slug passes the tenant binding of the caller's key first.
+ */
+export const adminRoutes = new Hono<AppEnv>();
+adminRoutes.route('/', operatorPublicRoutes);
+
+const authenticated = new Hono<AdminEnv>();
+authenticated.use(adminAuth);
+authenticated.use('/tenants/:slug', tenantAccess);
+authenticated.use('/tenants/:slug/*', tenantAccess);
+authenticated.route('/', operatorRoutes);
+authenticated.route('/', apiKeyRoutes);
+// Feature routers mount here (tenants, users, rbac: /tenants/:slug/...), before the catch-all.
+authenticated.all('*', (c) => {
+  throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
+});
+
+adminRoutes.route('/', authenticated);

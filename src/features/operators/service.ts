@@ -1,0 +1,156 @@
+import type { Deps } from '../../deps.ts';
+import { AppError } from '../../errors.ts';
+import { encodeBase64url } from '../../lib/encoding.ts';
+import { hashToken } from '../../lib/keys.ts';
+import { newSalt } from '../accounts/password.ts';
+import { normalizeEmail } from '../accounts/service.ts';
+import {
+  RECOVERY_CODE_COUNT,
+  RECOVERY_CODE_GROUPS,
+  generateCode,
+  isCodeShaped,
+  normalizeCode,
+} from './codes.ts';
+import { checkOperatorPassword } from './password-policy.ts';
+import {
+  OPERATOR_SESSION_ABSOLUTE_SECONDS,
+  OPERATOR_SESSION_IDLE_SECONDS,
+  findOperatorByEmail,
+  insertOperator,
+  insertOperatorSession,
+  loadOperatorSession,
+  recoverWithCode,
+  replaceOperatorPassword,
+  replaceRecoveryCodes,
+  type Operator,
+  type OperatorSession,
+  withoutHash,
+  type OperatorWithHash,
+} from './repo.ts';
+import type { OperatorRole } from './schema.ts';
+
+export interface AuthenticatedOperator {
+  operator: OperatorWithHash;
+  session: OperatorSession;
+}
+
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** Ten fresh codes and their hashes; the codes are shown once and never stored. */
+export async function newRecoveryCodes(
+  deps: Pick<Deps, 'random'>,
+): Promise<{ codes: string[]; hashes: string[] }> {
+  const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () =>
+    generateCode(deps.random, RECOVERY_CODE_GROUPS),
+  );
+  const hashes = await Promise.all(codes.map((code) => hashToken(normalizeCode(code))));
+  return { codes, hashes };
+}
+
+export async function authenticateOperator(
+  deps: Deps,
+  token: string | undefined,
+): Promise<AuthenticatedOperator> {
+  if (token === undefined || token === '')
+    throw new AppError('unauthorized', 'sign in or send an API key');
+  const loaded = await loadOperatorSession(deps.db, await hashToken(token), deps.clock.now());
+  if (loaded === null) throw new AppError('unauthorized', 'no valid operator session');
+  return loaded;
+}
+
+const INVALID_CREDENTIALS = 'the email or password is wrong';
+
+/** Two round trips; unknown email and wrong password cost the same hash and get one answer. */
+export async function loginOperator(
+  deps: Deps,
+  input: { email: string; password: string },
+  client: ClientInfo,
+): Promise<{ operator: Operator; token: string; expiresAt: Date; sessionId: string }> {
+  const operator = await findOperatorByEmail(deps.db, normalizeEmail(input.email));
+  const verdict = await deps.passwords.verify(operator?.passwordHash ?? null, input.password);
+  if (operator === null || !verdict.ok)
+    throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
+  const now = deps.clock.now();
+  const token = encodeBase64url(deps.random.bytes(32));
+  const expiresAt = new Date(now.getTime() + OPERATOR_SESSION_ABSOLUTE_SECONDS * 1000);
+  const sessionId = crypto.randomUUID();
+  await insertOperatorSession(deps.db, {
+    id: sessionId,
+    operatorId: operator.id,
+    tokenHash: await hashToken(token),
+    ip: client.ip,
+    userAgent: client.userAgent,
+    now,
+    idleExpiresAt: new Date(now.getTime() + OPERATOR_SESSION_IDLE_SECONDS * 1000),
+    expiresAt,
+  });
+  return { operator: withoutHash(operator), token, expiresAt, sessionId };
+}
+
+export async function changeOperatorPassword(
+  deps: Deps,
+  auth: AuthenticatedOperator,
+  input: { current_password: string; new_password: string },
+): Promise<void> {
+  const verdict = await deps.passwords.verify(auth.operator.passwordHash, input.current_password);
+  if (!verdict.ok) throw new AppError('invalid_credentials', 'the current password is wrong');
+  checkOperatorPassword(input.new_password, auth.operator.email);
+  const hash = await deps.passwords.hash(input.new_password, newSalt(deps.random));
+  await replaceOperatorPassword(deps.db, auth.operator.id, hash, auth.session.id, deps.clock.now());
+}
+
+/** New recovery codes replace all earlier ones; the current password is required. */
+export async function regenerateRecoveryCodes(
+  deps: Deps,
+  auth: AuthenticatedOperator,
+  currentPassword: string,
+): Promise<string[]> {
+  const verdict = await deps.passwords.verify(auth.operator.passwordHash, currentPassword);
+  if (!verdict.ok) throw new AppError('invalid_credentials', 'the current password is wrong');
+  const { codes, hashes } = await newRecoveryCodes(deps);
+  await replaceRecoveryCodes(deps.db, auth.operator.id, hashes, deps.clock.now());
+  return codes;
+}
+
+/**
+ * Resets a password with a recovery code. The new password is hashed before the code is checked,
+ * so a wrong code costs the same time as a right one.
+ */
+export async function recoverOperator(
+  deps: Deps,
+  input: { email: string; recovery_code: string; new_password: string },
+): Promise<void> {
+  checkOperatorPassword(input.new_password, input.email.trim());
+  const hash = await deps.passwords.hash(input.new_password, newSalt(deps.random));
+  const codeHash = isCodeShaped(input.recovery_code, RECOVERY_CODE_GROUPS)
+    ? await hashToken(normalizeCode(input.recovery_code))
+    : '';
+  const recovered =
+    codeHash !== '' &&
+    (await recoverWithCode(deps.db, normalizeEmail(input.email), codeHash, hash, deps.clock.now()));
+  if (!recovered) throw new AppError('invalid_credentials', 'the email or recovery code is wrong');
+}
+
+export async function createOperator(
+  deps: Deps,
+  input: { email: string; password: string; role: OperatorRole },
+): Promise<{ operator: Operator; recoveryCodes: string[] }> {
+  const email = input.email.trim();
+  checkOperatorPassword(input.password, email);
+  const passwordHash = await deps.passwords.hash(input.password, newSalt(deps.random));
+  const { codes, hashes } = await newRecoveryCodes(deps);
+  const operator = await insertOperator(deps.db, {
+    id: crypto.randomUUID(),
+    email,
+    emailNormalized: normalizeEmail(email),
+    passwordHash,
+    role: input.role,
+    recoveryCodeHashes: hashes,
+    now: deps.clock.now(),
+  });
+  if (operator === null) throw new AppError('email_taken', 'an operator with this email exists');
+  return { operator, recoveryCodes: codes };
+}
