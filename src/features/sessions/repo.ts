@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
+import { auditInsertEach, type ActorType } from '../audit/events.ts';
 import type { Tenant, TenantScope } from '../tenants/context.ts';
 import { TENANT_COLUMNS, scopeTenant, tenantMatch } from '../tenants/repo.ts';
 import { ACCESS_CLAIM_COLUMNS_SQL, readAccessClaims } from '../rbac/claims.ts';
@@ -181,6 +182,7 @@ export async function revokeSessionByToken(
   tokenHash: string,
   originToCheck: string | null,
   now: Date,
+  client: { ip: string | null; userAgent: string | null },
 ): Promise<LogoutResult | null> {
   const at = now.toISOString();
   const result = await db.execute(sql`
@@ -190,11 +192,26 @@ export async function revokeSessionByToken(
       update sessions s set revoked_at = ${at}::timestamptz
       from t, allowed
       where allowed.ok and s.tenant_id = t.id and s.token_hash = ${tokenHash} and s.revoked_at is null
-      returning s.id
+      returning s.id, s.user_id, s.tenant_id
     ),
     tokens as (
       update refresh_tokens r set revoked_at = ${at}::timestamptz
       where r.session_id in (select id from revoked) and r.revoked_at is null
+    ),
+    audit as (
+      ${auditInsertEach(
+        {
+          type: 'security.session.revoked',
+          actor: { type: 'user' },
+          target: { type: 'session', id: null },
+          ip: client.ip,
+          userAgent: client.userAgent,
+          details: { reason: 'logout' },
+          at: now,
+        },
+        sql`revoked`,
+        { targetId: sql`revoked.id`, tenantId: sql`revoked.tenant_id`, actorId: sql`revoked.user_id` },
+      )}
     )
     select ${TENANT_COLUMNS}, (select ok from allowed) as origin_allowed, (select count(*) from revoked)::int as revoked
     from t`);
@@ -231,13 +248,21 @@ export async function listUserSessions(db: Database, tenantId: string, userId: s
   }));
 }
 
-/** Revokes the user's sessions matching `which` (and their refresh tokens); returns how many. */
+export interface RevocationAudit {
+  actor: { type: ActorType; id: string | null };
+  ip: string | null;
+  userAgent: string | null;
+  reason: string;
+}
+
+/** Revokes the user's sessions matching `which` (and their refresh tokens), each audited. */
 export async function revokeUserSessions(
   db: Database,
   tenantId: string,
   userId: string,
   which: { only: string } | { except: string } | 'all',
   now: Date,
+  audit: RevocationAudit,
 ): Promise<number> {
   const at = now.toISOString();
   const filter =
@@ -251,6 +276,22 @@ export async function revokeUserSessions(
     tokens as (
       update refresh_tokens r set revoked_at = ${at}::timestamptz
       where r.session_id in (select id from revoked) and r.revoked_at is null
+    ),
+    audit as (
+      ${auditInsertEach(
+        {
+          tenantId,
+          type: 'security.session.revoked',
+          actor: audit.actor,
+          target: { type: 'session', id: null },
+          ip: audit.ip,
+          userAgent: audit.userAgent,
+          details: { reason: audit.reason, user_id: userId },
+          at: now,
+        },
+        sql`revoked`,
+        { targetId: sql`revoked.id` },
+      )}
     )
     select count(*)::int as revoked from revoked`);
   return Number(result.rows[0]?.revoked ?? 0);

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../../app-env.ts';
 import { AppError } from '../../errors.ts';
+import { clientInfo } from '../../http/client.ts';
 import { assertOriginAllowed, isAllowedOrigin } from '../../http/cors.ts';
 import { publicUser } from '../accounts/service.ts';
 import { verifyAccessToken } from '../tokens/service.ts';
@@ -68,7 +69,7 @@ sessionRoutes.post('/v1/auth/logout', async (c) => {
   // Origins known without the tenant row pass here; others are checked against it in the query.
   if (origin === 'null') throw new AppError('origin_not_allowed', 'this origin may not act with the session cookie');
   const originToCheck = origin === undefined || isAllowedOrigin(origin, url, deps.config, null) ? null : origin;
-  await logout(deps, tenantScope, readSessionCookie(c, deps.config, tenantScope.ref), originToCheck);
+  await logout(deps, tenantScope, readSessionCookie(c, deps.config, tenantScope.ref), originToCheck, clientInfo(c));
   clearSessionCookie(c, deps.config, tenantScope.ref);
   return c.json({ status: 'signed_out' });
 });
@@ -93,12 +94,12 @@ sessionRoutes.delete('/v1/auth/sessions/:id', requireSession({ write: true }), a
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
     throw new AppError('not_found', 'no such session');
   }
-  await revokeSession(c.var.deps, c.var.auth, id);
+  await revokeSession(c.var.deps, c.var.auth, id, clientInfo(c));
   if (id === c.var.auth.session.id) clearSessionCookie(c, c.var.deps.config, c.var.tenantScope.ref);
   return c.json({ status: 'revoked' });
 });
 
 sessionRoutes.post('/v1/auth/sessions/revoke-others', requireSession({ write: true }), async (c) => {
-  const revoked = await revokeOtherSessions(c.var.deps, c.var.auth);
+  const revoked = await revokeOtherSessions(c.var.deps, c.var.auth, clientInfo(c));
   return c.json({ revoked });
 });

@@ -11,6 +11,7 @@ import {
   type ActiveKey,
   type ActiveSession,
   type NewSession,
+  type RevocationAudit,
   type SessionListing,
   type SessionUser,
 } from './repo.ts';
@@ -72,13 +73,20 @@ export async function authenticate(deps: Deps, scope: TenantScope, token: string
 }
 
 /** Logout: one round trip. The origin check happens inside it (see revokeSessionByToken). */
-export async function logout(deps: Deps, scope: TenantScope, token: string | undefined, originToCheck: string | null): Promise<Tenant> {
+export async function logout(
+  deps: Deps,
+  scope: TenantScope,
+  token: string | undefined,
+  originToCheck: string | null,
+  client: ClientInfo,
+): Promise<Tenant> {
   const result = await revokeSessionByToken(
     deps.db,
     scope,
     token === undefined ? '' : await hashToken(token),
     originToCheck,
     deps.clock.now(),
+    client,
   );
   if (result === null) throw new AppError('unknown_tenant', 'no such tenant');
   if (!result.originAllowed) throw new AppError('origin_not_allowed', 'this origin may not act with the session cookie');
@@ -89,11 +97,29 @@ export function listSessions(deps: Deps, auth: Authenticated): Promise<SessionLi
   return listUserSessions(deps.db, auth.tenant.id, auth.user.id, deps.clock.now());
 }
 
-export async function revokeSession(deps: Deps, auth: Authenticated, sessionId: string): Promise<void> {
-  const count = await revokeUserSessions(deps.db, auth.tenant.id, auth.user.id, { only: sessionId }, deps.clock.now());
+function selfRevocation(auth: Authenticated, client: ClientInfo, reason: string): RevocationAudit {
+  return { actor: { type: 'user', id: auth.user.id }, ip: client.ip, userAgent: client.userAgent, reason };
+}
+
+export async function revokeSession(deps: Deps, auth: Authenticated, sessionId: string, client: ClientInfo): Promise<void> {
+  const count = await revokeUserSessions(
+    deps.db,
+    auth.tenant.id,
+    auth.user.id,
+    { only: sessionId },
+    deps.clock.now(),
+    selfRevocation(auth, client, 'revoked_by_user'),
+  );
   if (count === 0) throw new AppError('not_found', 'no such session');
 }
 
-export function revokeOtherSessions(deps: Deps, auth: Authenticated): Promise<number> {
-  return revokeUserSessions(deps.db, auth.tenant.id, auth.user.id, { except: auth.session.id }, deps.clock.now());
+export function revokeOtherSessions(deps: Deps, auth: Authenticated, client: ClientInfo): Promise<number> {
+  return revokeUserSessions(
+    deps.db,
+    auth.tenant.id,
+    auth.user.id,
+    { except: auth.session.id },
+    deps.clock.now(),
+    selfRevocation(auth, client, 'revoke_others'),
+  );
 }

@@ -22,6 +22,8 @@ export const tenantSettingsSchema = z.object({
   emailVerificationRequired: z.boolean().default(false),
   cookieSameSite: z.enum(['Lax', 'Strict', 'None']).default('Lax'),
   signingAlgorithm: z.enum(['ES256', 'RS256']).default('ES256'),
+  /** Audit events older than this are deleted by the scheduled worker. */
+  auditRetentionDays: z.number().int().min(1).max(3650).default(365),
   /** `aud` of access tokens; the tenant's issuer URL when unset. */
   audience: z.string().min(1).max(200).nullable().default(null),
   /**

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import type { Database } from '../../db/client.ts';
+import { auditInsertEach } from '../audit/events.ts';
 import type { Tenant, TenantRef, TenantScope } from '../tenants/context.ts';
 import { TENANT_COLUMNS, parseJSON, scopeTenant, settingSQL, tenantMatch } from '../tenants/repo.ts';
 import {
@@ -84,7 +85,13 @@ export async function rotateRefreshToken(
  * it — is revoked. Returns the revoked session's id, or null when the token was simply unknown,
  * expired or revoked.
  */
-export async function revokeFamilyOnReuse(db: Database, tenantId: string, presentedHash: string, now: Date): Promise<string | null> {
+export async function revokeFamilyOnReuse(
+  db: Database,
+  tenantId: string,
+  presentedHash: string,
+  now: Date,
+  client: { ip: string | null; userAgent: string | null },
+): Promise<string | null> {
   const at = now.toISOString();
   const result = await db.execute(sql`
     with reused as (
@@ -98,6 +105,22 @@ export async function revokeFamilyOnReuse(db: Database, tenantId: string, presen
     tokens_revoked as (
       update refresh_tokens set revoked_at = ${at}::timestamptz
       where session_id in (select session_id from reused) and revoked_at is null
+    ),
+    audit as (
+      ${auditInsertEach(
+        {
+          tenantId,
+          type: 'security.token.reuse_detected',
+          actor: { type: 'anonymous' },
+          target: { type: 'session', id: null },
+          ip: client.ip,
+          userAgent: client.userAgent,
+          details: { action: 'family_revoked' },
+          at: now,
+        },
+        sql`reused`,
+        { targetId: sql`reused.session_id` },
+      )}
     )
     select session_id from reused`);
   const row = result.rows[0];

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../../app-env.ts';
+import { clientInfo } from '../../http/client.ts';
 import { readJSON } from '../../http/json.ts';
 import { assertOriginAllowed } from '../../http/cors.ts';
 import { readSessionCookie } from '../sessions/cookie.ts';
@@ -19,7 +20,7 @@ tokenRoutes.post('/v1/auth/token', async (c) => {
   const { deps, tenantScope } = c.var;
   c.header('Cache-Control', 'no-store');
   if (input.grant_type === 'refresh_token') {
-    return c.json(await refresh(deps, tenantScope, input.refresh_token));
+    return c.json(await refresh(deps, tenantScope, input.refresh_token, clientInfo(c)));
   }
   const auth = await authenticate(deps, tenantScope, readSessionCookie(c, deps.config, tenantScope.ref));
   assertOriginAllowed(c.req.header('Origin'), new URL(c.req.url), deps.config, auth.tenant);

@@ -3,6 +3,7 @@ import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { encodeBase64url } from '../../lib/encoding.ts';
 import { hashToken } from '../../lib/keys.ts';
+import type { ClientInfo } from '../sessions/service.ts';
 import type { ActiveKey, ActiveSession, SessionUser } from '../sessions/repo.ts';
 import { issuerURL, type Tenant, type TenantScope } from '../tenants/context.ts';
 import { unsealPrivateKey, signAccessToken, type AccessTokenClaims } from './keys.ts';
@@ -79,7 +80,7 @@ export async function exchangeSession(
 }
 
 /** Refresh token → access token and the next refresh token; reuse revokes the family. */
-export async function refresh(deps: Deps, scope: TenantScope, presented: string): Promise<TokenResponse> {
+export async function refresh(deps: Deps, scope: TenantScope, presented: string, client: ClientInfo): Promise<TokenResponse> {
   const next = newRefreshToken(deps);
   const presentedHash = await hashToken(presented);
   const rotation = await rotateRefreshToken(deps.db, scope, presentedHash, {
@@ -89,7 +90,7 @@ export async function refresh(deps: Deps, scope: TenantScope, presented: string)
   });
   if (rotation === null) throw new AppError('unknown_tenant', 'no such tenant');
   if (rotation.rotated === null) {
-    const revokedSession = await revokeFamilyOnReuse(deps.db, rotation.tenant.id, presentedHash, next.now);
+    const revokedSession = await revokeFamilyOnReuse(deps.db, rotation.tenant.id, presentedHash, next.now, client);
     if (revokedSession !== null) {
       deps.log.warn('refresh token reuse detected; family revoked', { sessionId: revokedSession, tenantSlug: rotation.tenant.slug });
     }

@@ -1,0 +1,124 @@
+import { sql } from 'drizzle-orm';
+import type { Database } from '../../db/client.ts';
+import { KEY_PURPOSE, deriveHMACKey } from '../../lib/keys.ts';
+import { resolveSettings, tenantSettingsSchema } from '../tenants/settings.ts';
+import { parseJSON } from '../tenants/repo.ts';
+import { GLOBAL_CHAIN, linkMAC } from './chain.ts';
+import { chainsWithUnsealed, countUnsealed, pruneBefore, readChainHead, readSealedPage, readUnsealed, writeLinks, type Link } from './repo.ts';
+
+export interface AuditDeps {
+  db: Database;
+  secretKey: Uint8Array;
+}
+
+const SEAL_BATCH = 200;
+
+function chainKey(secretKey: Uint8Array): Promise<CryptoKey> {
+  return deriveHMACKey(secretKey, KEY_PURPOSE.auditChain);
+}
+
+/** Seals up to SEAL_BATCH waiting events of one chain; two round trips. Returns how many. */
+export async function sealChain(deps: AuditDeps, chainId: string): Promise<number> {
+  const { head, events } = await readUnsealed(deps.db, chainId, SEAL_BATCH);
+  if (events.length === 0) return 0;
+  const key = await chainKey(deps.secretKey);
+  const links: Link[] = [];
+  let prevMac = head.headMac;
+  let seq = head.headSeq;
+  for (const event of events) {
+    seq += 1;
+    const mac = await linkMAC(key, chainId, seq, prevMac, event);
+    links.push({ id: event.id, seq, prevMac, mac });
+    prevMac = mac;
+  }
+  await writeLinks(deps.db, chainId, head, links);
+  return links.length;
+}
+
+/** What the scheduled worker runs: seal every chain that has waiting events (bounded). */
+export async function sealAllChains(deps: AuditDeps, options: { maxChains?: number } = {}): Promise<number> {
+  let sealed = 0;
+  for (const chainId of await chainsWithUnsealed(deps.db, options.maxChains ?? 100)) {
+    let count: number;
+    do {
+      count = await sealChain(deps, chainId);
+      sealed += count;
+    } while (count === SEAL_BATCH);
+  }
+  return sealed;
+}
+
+export type VerifyResult =
+  | { ok: true; checked: number; headSeq: number; unsealed: number }
+  | { ok: false; checked: number; seq: number; eventId: string | null; problem: 'edited' | 'missing' | 'relinked' | 'truncated'; message: string };
+
+/** Recomputes the chain from its anchor; reports the first broken link. */
+export async function verifyChain(deps: AuditDeps, chainId: string): Promise<VerifyResult> {
+  const key = await chainKey(deps.secretKey);
+  const head = (await readChainHead(deps.db, chainId)) ?? { headSeq: 0, headMac: '', anchorSeq: 0, anchorMac: '' };
+  let expectedSeq = head.anchorSeq + 1;
+  let prevMac = head.anchorMac;
+  let checked = 0;
+  for (;;) {
+    const page = await readSealedPage(deps.db, chainId, expectedSeq - 1, 1000);
+    for (const event of page) {
+      const seq = event.seq!;
+      if (seq !== expectedSeq) {
+        return { ok: false, checked, seq: expectedSeq, eventId: null, problem: 'missing', message: `event ${expectedSeq} is missing (next present is ${seq})` };
+      }
+      if (event.prevMac !== prevMac) {
+        return { ok: false, checked, seq, eventId: event.id, problem: 'relinked', message: `event ${seq} does not follow event ${seq - 1}` };
+      }
+      const mac = await linkMAC(key, chainId, seq, prevMac, event);
+      if (mac !== event.mac) {
+        return { ok: false, checked, seq, eventId: event.id, problem: 'edited', message: `event ${seq} was altered after it was sealed` };
+      }
+      prevMac = mac;
+      expectedSeq += 1;
+      checked += 1;
+    }
+    if (page.length < 1000) break;
+  }
+  if (expectedSeq - 1 !== head.headSeq) {
+    return {
+      ok: false,
+      checked,
+      seq: expectedSeq,
+      eventId: null,
+      problem: 'truncated',
+      message: `events ${expectedSeq} to ${head.headSeq} are missing from the end of the chain`,
+    };
+  }
+  return { ok: true, checked, headSeq: head.headSeq, unsealed: await countUnsealed(deps.db, chainId) };
+}
+
+const PRUNE_BATCH = 1000;
+const DEFAULT_RETENTION_DAYS = tenantSettingsSchema.parse({}).auditRetentionDays;
+
+/** Retention: per tenant, deletes sealed events older than its setting, PRUNE_BATCH at a time. */
+export async function enforceRetention(deps: AuditDeps, now: Date, options: { maxBatches?: number } = {}): Promise<number> {
+  // Only tenants that have something to delete, so the batch cap is spent on real work.
+  const tenants = await deps.db.execute(sql`
+    select t.id, t.settings from tenants t
+    where exists (
+      select 1 from audit_events e where e.tenant_id = t.id and e.seq is not null
+        and e.created_at < ${now.toISOString()}::timestamptz
+          - make_interval(days => coalesce((t.settings->>'auditRetentionDays')::int, ${DEFAULT_RETENTION_DAYS}))
+    )
+    order by t.id`);
+  let deleted = 0;
+  let batches = options.maxBatches ?? 50;
+  for (const row of tenants.rows) {
+    const days = resolveSettings(parseJSON(row.settings)).auditRetentionDays;
+    const cutoff = new Date(now.getTime() - days * 86_400_000);
+    let count: number;
+    do {
+      if (batches-- <= 0) return deleted;
+      count = await pruneBefore(deps.db, String(row.id), cutoff, PRUNE_BATCH);
+      deleted += count;
+    } while (count === PRUNE_BATCH);
+  }
+  return deleted;
+}
+
+export { GLOBAL_CHAIN };
