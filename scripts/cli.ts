@@ -4,12 +4,14 @@ import { cryptoRandom } from '../src/deps.ts';
 import { validateEnv } from '../src/env.ts';
 import { AppError } from '../src/errors.ts';
 import { createTenant } from '../src/features/tenants/service.ts';
+import { auditVerifyCommand } from './commands/audit-verify.ts';
 import { openDatabase } from './lib/database.ts';
 
 const USAGE = `usage: npm run cli -- <command> [options]
 
 commands:
   create-tenant --slug=<slug> --name=<name> [--cors-origin=<origin> …] [--hostname=<host> …] [--if-not-exists]
+  audit-verify --tenant <slug> | --global     verify a tenant's audit HMAC chain (exit 1 if broken)
 
 environment: DATABASE_URL, SECRET_KEY (as the Worker has them)`;
 
@@ -62,8 +64,10 @@ async function createTenantCommand(args: string[]): Promise<void> {
   }
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
   'create-tenant': createTenantCommand,
+  'audit-verify': (args) =>
+    auditVerifyCommand(args, { secretKey: secretKeyFromEnv(), databaseURL: process.env.DATABASE_URL ?? '' }),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -74,8 +78,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await command(args);
-    return 0;
+    return (await command(args)) ?? 0;
   } catch (error) {
     console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
