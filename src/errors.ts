@@ -34,6 +34,13 @@ export type ErrorCode =
   | 'rate_limited'
   | 'misconfigured'
   | 'schema_mismatch'
+  | 'archive_passphrase_too_short'
+  | 'archive_not_bkp1'
+  | 'archive_unsupported'
+  | 'archive_decryption_failed'
+  | 'archive_corrupt'
+  | 'archive_truncated'
+  | 'archive_invalid_content'
   | 'not_ready'
   | 'server_error';
 
@@ -70,6 +77,14 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   rate_limited: 429,
   misconfigured: 503,
   schema_mismatch: 503,
+  // bkp1 archives (src/features/backup/errors.ts): the caller's file or passphrase is at fault.
+  archive_passphrase_too_short: 400,
+  archive_not_bkp1: 400,
+  archive_unsupported: 422,
+  archive_decryption_failed: 400,
+  archive_corrupt: 422,
+  archive_truncated: 422,
+  archive_invalid_content: 422,
   not_ready: 503,
   server_error: 500,
 };
