@@ -11,6 +11,8 @@ import { healthRoutes } from './features/health/routes.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import { tenantCORS, tenantScope } from './features/tenants/middleware.ts';
 import { tokenRoutes } from './features/tokens/routes.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { credentialTimingFloor } from './http/timing-floor.ts';
 import { createLogger, describeError } from './log.ts';
 import { currentRequestScope, runInRequestScope } from './request-scope.ts';
 
@@ -31,6 +33,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     const started = performance.now();
     const requestId = currentRequestScope()?.requestId ?? crypto.randomUUID();
     c.set('requestId', requestId);
+    c.set('requestStartedAt', Date.now());
     c.set('tenantSlug', undefined);
     await next();
     c.header('X-Request-Id', requestId);
@@ -47,6 +50,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
       durationMs: Math.round((performance.now() - started) * 100) / 100,
     });
   });
+
+  app.use(securityHeaders);
 
   // A configuration that fails validation refuses every request, naming the setting.
   app.use(async (c, next) => {
@@ -70,16 +75,6 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     await next();
   });
 
-  app.use(async (c, next) => {
-    await next();
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Referrer-Policy', 'no-referrer');
-    c.header('Content-Security-Policy', "frame-ancestors 'none'");
-    if (c.var.deps?.config.environment === 'production') {
-      c.header('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
-    }
-  });
-
   app.route('/', healthRoutes);
 
   // Everything below needs the schema this build was made for.
@@ -96,6 +91,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   // request scope) and, for DEFAULT_TENANT or a custom hostname, at the root.
   const tenantAPI = new Hono<AppEnv>();
   tenantAPI.use(tenantScope, tenantCORS);
+  // Credential endpoints answer no sooner than the tenant's floor; later ones add theirs here.
+  for (const path of ['/v1/auth/login', '/v1/auth/register'])
+    tenantAPI.use(path, credentialTimingFloor);
   tenantAPI.route('/', accountRoutes);
   tenantAPI.route('/', sessionRoutes);
   tenantAPI.route('/', tokenRoutes);

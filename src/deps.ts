@@ -2,6 +2,11 @@ import { createDatabase, type Database } from './db/client.ts';
 import type { Config, Env } from './env.ts';
 import type { Logger } from './log.ts';
 import { createPasswordHasher, type PasswordHasher } from './features/accounts/password.ts';
+import {
+  createUpstashRateLimiter,
+  unconfiguredRateLimiter,
+  type RateLimiter,
+} from './features/ratelimit/limiter.ts';
 
 export interface Clock {
   now(): Date;
@@ -19,6 +24,8 @@ export interface Deps {
   random: Random;
   log: Logger;
   passwords: PasswordHasher;
+  /** Counters shared by every isolate (Upstash Redis). */
+  rateLimiter: RateLimiter;
   blobs: R2Bucket | null;
   waitUntil(promise: Promise<unknown>): void;
 }
@@ -44,6 +51,10 @@ export function createDeps(input: DepsInput): Deps {
     random: cryptoRandom,
     log: input.log,
     passwords: createPasswordHasher(input.config.secretKey),
+    rateLimiter:
+      input.config.redis === null
+        ? unconfiguredRateLimiter
+        : createUpstashRateLimiter(input.config.redis),
     blobs: input.env.BACKUPS ?? null,
     waitUntil: input.waitUntil,
   };

@@ -14,6 +14,8 @@ export interface Env {
   DEFAULT_TENANT?: string;
   BASE_PATH?: string;
   LOG_LEVEL?: string;
+  /** Proxies of ours in front of Cloudflare that append to X-Forwarded-For (default 0: none). */
+  TRUSTED_PROXY_HOPS?: string;
   /** Development-only switches: any of them set refuses service in production. */
   DEV_NEON_HTTP_ENDPOINT?: string;
   DEV_NEON_WS_PROXY?: string;
@@ -46,6 +48,8 @@ export interface Config {
   defaultTenant: string | null;
   basePath: string;
   logLevel: LogLevel;
+  /** How many X-Forwarded-For entries our own proxies appended; 0: CF-Connecting-IP only. */
+  trustedProxyHops: number;
   dev: { neonHTTPEndpoint: string | null; neonWSProxy: string | null };
 }
 
@@ -88,6 +92,12 @@ const schema = z.object({
       .optional(),
   ),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  TRUSTED_PROXY_HOPS: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[0-9]$/, 'must be a number of proxies, 0 to 9')
+      .optional(),
+  ),
   DEV_NEON_HTTP_ENDPOINT: optionalText,
   DEV_NEON_WS_PROXY: optionalText,
 });
@@ -185,6 +195,7 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
       defaultTenant: raw.DEFAULT_TENANT ?? null,
       basePath: raw.BASE_PATH ?? '',
       logLevel: raw.LOG_LEVEL,
+      trustedProxyHops: Number(raw.TRUSTED_PROXY_HOPS ?? '0'),
       dev: {
         neonHTTPEndpoint: raw.DEV_NEON_HTTP_ENDPOINT ?? null,
         neonWSProxy: raw.DEV_NEON_WS_PROXY ?? null,

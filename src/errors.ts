@@ -16,6 +16,9 @@ export type ErrorCode =
   | 'origin_not_allowed'
   | 'insufficient_scope'
   | 'conflict'
+  | 'reserved_claim'
+  | 'group_cycle'
+  | 'limit_exceeded'
   | 'email_taken'
   | 'registration_closed'
   | 'password_too_short'
@@ -32,6 +35,7 @@ export type ErrorCode =
   | 'unknown_tenant'
   | 'session_expired'
   | 'rate_limited'
+  | 'rate_limiter_unavailable'
   | 'misconfigured'
   | 'schema_mismatch'
   | 'archive_passphrase_too_short'
@@ -59,6 +63,9 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   origin_not_allowed: 403,
   insufficient_scope: 403,
   conflict: 409,
+  reserved_claim: 400,
+  group_cycle: 409,
+  limit_exceeded: 409,
   email_taken: 409,
   registration_closed: 403,
   password_too_short: 400,
@@ -75,6 +82,7 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   unknown_tenant: 404,
   session_expired: 401,
   rate_limited: 429,
+  rate_limiter_unavailable: 503,
   misconfigured: 503,
   schema_mismatch: 503,
   // bkp1 archives (src/features/backup/errors.ts): the caller's file or passphrase is at fault.

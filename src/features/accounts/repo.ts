@@ -2,20 +2,41 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import type { Tenant, TenantScope } from '../tenants/context.ts';
 import { TENANT_COLUMNS, scopeTenant, tenantMatch } from '../tenants/repo.ts';
-import { SESSION_INSERT_COLUMNS, sessionInsertValues, timestamp, type NewSession } from '../sessions/repo.ts';
+import {
+  SESSION_INSERT_COLUMNS,
+  sessionInsertValues,
+  timestamp,
+  type NewSession,
+} from '../sessions/repo.ts';
 
 export interface LoginCandidate {
   tenant: Tenant;
-  user: { id: string; email: string; name: string | null; emailVerified: boolean; createdAt: Date; passwordHash: string | null; disabled: boolean } | null;
+  user: {
+    id: string;
+    email: string;
+    name: string | null;
+    emailVerified: boolean;
+    createdAt: Date;
+    passwordHash: string | null;
+    disabled: boolean;
+    /** Until when a lockout holds the account, if one was ever set (it may have passed). */
+    lockedUntil: Date | null;
+  } | null;
 }
 
-/** Tenant and (if any) the account for an email, in one round trip. */
-export async function findLoginCandidate(db: Database, scope: TenantScope, emailNormalized: string): Promise<LoginCandidate | null> {
+/** Tenant and (if any) the account for an email, with its lockout, in one round trip. */
+export async function findLoginCandidate(
+  db: Database,
+  scope: TenantScope,
+  emailNormalized: string,
+): Promise<LoginCandidate | null> {
   const result = await db.execute(sql`
     select ${TENANT_COLUMNS}, u.id as u_id, u.email as u_email, u.name as u_name, u.email_verified as u_email_verified,
-      u.created_at as u_created_at, u.password_hash as u_password_hash, u.disabled_at as u_disabled_at
+      u.created_at as u_created_at, u.password_hash as u_password_hash, u.disabled_at as u_disabled_at,
+      f.locked_until as u_locked_until
     from tenants t
     left join users u on u.tenant_id = t.id and u.email_normalized = ${emailNormalized}
+    left join login_failures f on f.user_id = u.id
     where ${tenantMatch(scope.ref)}`);
   const row = result.rows[0];
   const tenant = scopeTenant(scope, row);
@@ -33,6 +54,10 @@ export async function findLoginCandidate(db: Database, scope: TenantScope, email
             createdAt: timestamp(row.u_created_at),
             passwordHash: row.u_password_hash === null ? null : String(row.u_password_hash),
             disabled: row.u_disabled_at !== null && row.u_disabled_at !== undefined,
+            lockedUntil:
+              row.u_locked_until === null || row.u_locked_until === undefined
+                ? null
+                : timestamp(row.u_locked_until),
           },
   };
 }
@@ -52,7 +77,10 @@ export interface NewAccount {
  * statement. The unique (tenant, email) index decides concurrent sign-ups: the loser's insert
  * does nothing, so it creates nothing else either, and null comes back.
  */
-export async function insertAccount(db: Database, account: NewAccount): Promise<{ createdAt: Date } | null> {
+export async function insertAccount(
+  db: Database,
+  account: NewAccount,
+): Promise<{ createdAt: Date } | null> {
   const tenantId = account.session.tenantId;
   const org = account.organization;
   const result = await db.execute(sql`
@@ -83,8 +111,9 @@ export async function insertAccount(db: Database, account: NewAccount): Promise<
 }
 
 /**
- * Starts a session after a successful login, in the organization the user joined first, and
- * stores an upgraded password hash when the stored one used older parameters.
+ * Starts a session after a successful login, in the organization the user joined first, stores
+ * an upgraded password hash when the stored one used older parameters, and forgets the
+ * account's failed logins (a success resets the lockout count).
  */
 export async function insertLoginSession(
   db: Database,
@@ -103,6 +132,9 @@ export async function insertLoginSession(
     upgraded as (
       update users set password_hash = ${upgradedHash}, updated_at = ${session.now.toISOString()}::timestamptz
       where id = ${session.userId}::uuid and ${upgradedHash}::text is not null
+    ),
+    failures_cleared as (
+      delete from login_failures where user_id = ${session.userId}::uuid
     )
     select s.active_organization_id,
       (select role from memberships m where m.user_id = ${session.userId}::uuid and m.organization_id = s.active_organization_id) as role
@@ -149,7 +181,11 @@ export interface Membership {
   createdAt: Date;
 }
 
-export async function listMemberships(db: Database, tenantId: string, userId: string): Promise<Membership[]> {
+export async function listMemberships(
+  db: Database,
+  tenantId: string,
+  userId: string,
+): Promise<Membership[]> {
   const result = await db.execute(sql`
     select o.id, o.name, m.role, m.created_at
     from memberships m join organizations o on o.id = m.organization_id
@@ -164,7 +200,12 @@ export async function listMemberships(db: Database, tenantId: string, userId: st
 }
 
 /** Switches the session's organization if the user is a member; returns the role, or null. */
-export async function switchOrganization(db: Database, sessionId: string, userId: string, organizationId: string): Promise<string | null> {
+export async function switchOrganization(
+  db: Database,
+  sessionId: string,
+  userId: string,
+  organizationId: string,
+): Promise<string | null> {
   const result = await db.execute(sql`
     with m as (
       select role from memberships where user_id = ${userId}::uuid and organization_id = ${organizationId}::uuid

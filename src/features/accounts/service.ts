@@ -3,6 +3,10 @@ import { AppError } from '../../errors.ts';
 import { startSession, type Authenticated, type ClientInfo } from '../sessions/service.ts';
 import type { Tenant, TenantScope } from '../tenants/context.ts';
 import { findTenant } from '../tenants/repo.ts';
+import { recordLoginFailure } from '../lockout/repo.ts';
+import { isAccountLocked } from '../lockout/service.ts';
+import { enforceRateLimits } from '../ratelimit/enforce.ts';
+import { LOGIN_PER_ACCOUNT, LOGIN_PER_IP, REGISTER_PER_IP } from '../ratelimit/policies.ts';
 import { checkPasswordPolicy, newSalt } from './password.ts';
 import {
   findLoginCandidate,
@@ -27,7 +31,13 @@ export interface SignedIn {
   token: string;
   expiresAt: Date;
   user: PublicUser;
-  session: { id: string; created_at: string; expires_at: string; active_organization_id: string | null; role: string | null };
+  session: {
+    id: string;
+    created_at: string;
+    expires_at: string;
+    active_organization_id: string | null;
+    role: string | null;
+  };
 }
 
 /** Trimmed and lower-cased: how emails are compared and kept unique. */
@@ -43,17 +53,27 @@ export interface RegisterInput {
 }
 
 /** Two round trips: the tenant's settings, then user, organization and session in one statement. */
-export async function register(deps: Deps, scope: TenantScope, input: RegisterInput, client: ClientInfo): Promise<SignedIn> {
+export async function register(
+  deps: Deps,
+  scope: TenantScope,
+  input: RegisterInput,
+  client: ClientInfo,
+): Promise<SignedIn> {
   const tenant = await findTenant(deps.db, scope);
   if (tenant === null) throw new AppError('unknown_tenant', 'no such tenant');
-  if (!tenant.settings.registrationEnabled) throw new AppError('registration_closed', 'registration is closed');
+  if (!tenant.settings.registrationEnabled)
+    throw new AppError('registration_closed', 'registration is closed');
   const email = input.email.trim();
   checkPasswordPolicy(tenant.settings.passwordPolicy, input.password, email);
+  // Before the hash and the write it protects; a refused password costs no counter.
+  await enforceRateLimits(deps, [{ policy: REGISTER_PER_IP.name, subject: client.ip }], { tenant });
   const passwordHash = await deps.passwords.hash(input.password, newSalt(deps.random));
   const userId = crypto.randomUUID();
   const started = await startSession(deps, tenant, userId, client);
   const organization =
-    input.organization_name === undefined ? null : { id: crypto.randomUUID(), name: input.organization_name };
+    input.organization_name === undefined
+      ? null
+      : { id: crypto.randomUUID(), name: input.organization_name };
   const created = await insertAccount(deps.db, {
     userId,
     email,
@@ -68,7 +88,13 @@ export async function register(deps: Deps, scope: TenantScope, input: RegisterIn
     tenant,
     token: started.token,
     expiresAt: started.record.expiresAt,
-    user: { id: userId, email, name: input.name ?? null, email_verified: false, created_at: created.createdAt.toISOString() },
+    user: {
+      id: userId,
+      email,
+      name: input.name ?? null,
+      email_verified: false,
+      created_at: created.createdAt.toISOString(),
+    },
     session: {
       id: started.record.id,
       created_at: started.record.now.toISOString(),
@@ -82,20 +108,63 @@ export async function register(deps: Deps, scope: TenantScope, input: RegisterIn
 const INVALID_CREDENTIALS = 'the email or password is wrong';
 
 /**
- * Two round trips. Unknown email, wrong password and disabled account get the same answer, after
- * the same single hash, so neither the body nor the timing says which.
+ * Two round trips: tenant, account and lockout; then the session, or the failure record. Unknown
+ * email, wrong password, disabled and locked account get the same answer after the same single
+ * hash, so neither the body nor the work done says which (the route's timing floor evens out the
+ * rest). Rate limits (per IP, per account) are charged before the hash.
  */
-export async function login(deps: Deps, scope: TenantScope, input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
-  const candidate = await findLoginCandidate(deps.db, scope, normalizeEmail(input.email));
+export async function login(
+  deps: Deps,
+  scope: TenantScope,
+  input: { email: string; password: string },
+  client: ClientInfo,
+): Promise<SignedIn> {
+  const email = normalizeEmail(input.email);
+  const candidate = await findLoginCandidate(deps.db, scope, email);
   if (candidate === null) throw new AppError('unknown_tenant', 'no such tenant');
   const { tenant, user } = candidate;
+  await enforceRateLimits(
+    deps,
+    [
+      { policy: LOGIN_PER_IP.name, subject: client.ip },
+      { policy: LOGIN_PER_ACCOUNT.name, subject: email },
+    ],
+    { tenant },
+  );
   const verdict = await deps.passwords.verify(user?.passwordHash ?? null, input.password);
-  if (user === null || !verdict.ok || user.disabled) {
+  const now = deps.clock.now();
+  const locked = user !== null && isAccountLocked(tenant.settings.lockout, user.lockedUntil, now);
+  if (user === null || !verdict.ok || user.disabled || locked) {
+    // audit: security.login.failed — reason (recorded, never returned): 'unknown_account' |
+    // 'wrong_password' | 'disabled' | 'locked'. With an account it rides on recordLoginFailure's
+    // statement; for an unknown email nothing is written today (one round trip).
+    if (user !== null) {
+      const { lockedNow } = await recordLoginFailure(
+        deps.db,
+        tenant.id,
+        user.id,
+        tenant.settings.lockout,
+        now,
+      );
+      if (lockedNow) {
+        deps.log.warn('account locked after failed logins', {
+          tenantSlug: tenant.slug,
+          userId: user.id,
+        });
+        // audit: security.account.locked — inside recordLoginFailure's statement, when it locked.
+      }
+    }
     throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
   }
-  const upgraded = verdict.needsRehash ? await deps.passwords.hash(input.password, newSalt(deps.random)) : null;
+  const upgraded = verdict.needsRehash
+    ? await deps.passwords.hash(input.password, newSalt(deps.random))
+    : null;
   const started = await startSession(deps, tenant, user.id, client);
-  const { activeOrganizationId, role } = await insertLoginSession(deps.db, started.record, upgraded);
+  const { activeOrganizationId, role } = await insertLoginSession(
+    deps.db,
+    started.record,
+    upgraded,
+  );
   return {
     tenant,
     token: started.token,
@@ -111,7 +180,13 @@ export async function login(deps: Deps, scope: TenantScope, input: { email: stri
   };
 }
 
-export function publicUser(user: { id: string; email: string; name: string | null; emailVerified: boolean; createdAt: Date }): PublicUser {
+export function publicUser(user: {
+  id: string;
+  email: string;
+  name: string | null;
+  emailVerified: boolean;
+  createdAt: Date;
+}): PublicUser {
   return {
     id: user.id,
     email: user.email,
@@ -130,14 +205,25 @@ export async function changePassword(
   if (!verdict.ok) throw new AppError('invalid_credentials', 'the current password is wrong');
   checkPasswordPolicy(auth.tenant.settings.passwordPolicy, input.new_password, auth.user.email);
   const hash = await deps.passwords.hash(input.new_password, newSalt(deps.random));
-  await replacePassword(deps.db, auth.tenant.id, auth.user.id, hash, auth.session.id, deps.clock.now());
+  await replacePassword(
+    deps.db,
+    auth.tenant.id,
+    auth.user.id,
+    hash,
+    auth.session.id,
+    deps.clock.now(),
+  );
 }
 
 export function organizations(deps: Deps, auth: Authenticated): Promise<Membership[]> {
   return listMemberships(deps.db, auth.tenant.id, auth.user.id);
 }
 
-export async function switchActiveOrganization(deps: Deps, auth: Authenticated, organizationId: string): Promise<string> {
+export async function switchActiveOrganization(
+  deps: Deps,
+  auth: Authenticated,
+  organizationId: string,
+): Promise<string> {
   const role = await switchOrganization(deps.db, auth.session.id, auth.user.id, organizationId);
   if (role === null) throw new AppError('not_found', 'not a member of that organization');
   return role;

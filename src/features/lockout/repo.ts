@@ -1,0 +1,72 @@
+import { sql } from 'drizzle-orm';
+import type { Database } from '../../db/client.ts';
+import type { TenantSettings } from '../tenants/settings.ts';
+
+export type LockoutSettings = TenantSettings['lockout'];
+
+export function isLockoutEnabled(settings: LockoutSettings): boolean {
+  return settings.maxFailures > 0 && settings.durationSeconds > 0;
+}
+
+/**
+ * Records one failed login and, at the tenant's threshold, locks the account, in one statement
+ * (the failed login's second round trip). The upsert's row lock serialises concurrent failures
+ * of one account, and each sees the count the one before it wrote. A locked account's row is
+ * left alone: failures while locked neither extend the lock nor count towards the next one.
+ * Locking starts a fresh count, so after the lock the account gets the full allowance again.
+ */
+export async function recordLoginFailure(
+  db: Database,
+  tenantId: string,
+  userId: string,
+  settings: LockoutSettings,
+  now: Date,
+): Promise<{ lockedNow: boolean }> {
+  const at = sql`${now.toISOString()}::timestamptz`;
+  const enabled = isLockoutEnabled(settings);
+  const windowStart = sql`${at} - make_interval(secs => ${settings.windowSeconds})`;
+  // The count including this failure: the stored one while its window is open, else a new one.
+  const count = sql`(case when f.window_started_at > ${windowStart} then f.failures + 1 else 1 end)`;
+  const locks = enabled ? sql`(${count} >= ${settings.maxFailures})` : sql`false`;
+  const firstLocks = enabled && settings.maxFailures <= 1;
+  const lockedUntil = sql`${at} + make_interval(secs => ${settings.durationSeconds})`;
+  const result = await db.execute(sql`
+    with failure as (
+      insert into login_failures as f (user_id, tenant_id, failures, window_started_at, locked_until)
+      values (${userId}::uuid, ${tenantId}::uuid, ${firstLocks ? 0 : 1}, ${firstLocks ? null : sql`${at}`},
+        ${firstLocks ? lockedUntil : null})
+      on conflict (user_id) do update set
+        failures = case when ${locks} then 0 else ${count} end,
+        window_started_at = case when ${locks} then null
+          when f.window_started_at > ${windowStart} then f.window_started_at else ${at} end,
+        locked_until = case when ${locks} then ${lockedUntil} else null end
+      where f.locked_until is null or f.locked_until <= ${at}
+      returning f.locked_until
+    )
+    -- audit: security.login.failed (reason in details) rides on this statement, unconditionally;
+    -- security.account.locked with it when (select locked_until from failure) is not null.
+    select locked_until from failure`);
+  const row = result.rows[0];
+  return {
+    lockedNow: row !== undefined && row.locked_until !== null && row.locked_until !== undefined,
+  };
+}
+
+/** Lifts a lock and forgets the failures; false when the account had no lock in force. */
+export async function clearLoginFailures(
+  db: Database,
+  tenantId: string,
+  userId: string,
+  now: Date,
+): Promise<{ wasLocked: boolean }> {
+  const result = await db.execute(sql`
+    with cleared as (
+      delete from login_failures
+      where user_id = ${userId}::uuid and tenant_id = ${tenantId}::uuid
+      returning locked_until
+    )
+    -- audit: security.account.unlocked rides on this statement when was_locked.
+    select exists (select 1 from cleared where locked_until > ${now.toISOString()}::timestamptz) as was_locked`);
+  const wasLocked = result.rows[0]?.was_locked;
+  return { wasLocked: wasLocked === true || wasLocked === 't' };
+}
