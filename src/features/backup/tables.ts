@@ -1,0 +1,274 @@
+// The registry of tenant data: every table an archive holds, how its rows are found, the order
+// they go back in, and what needs more than a copy (sealed secrets, ids a copy remaps).
+// test/worker/backup/export-import.test.ts fails when a table with a tenant_id column exists in
+// the database but not here, so a new table cannot be left out of backups silently.
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { encodeBase64url, encodeHex, utf8 } from '../../lib/encoding.ts';
+import { KEY_PURPOSE, deriveAESKey, open, seal } from '../../lib/keys.ts';
+import type { JsonValue } from './records.ts';
+
+export type Row = { [column: string]: JsonValue };
+
+export interface TableSpec {
+  /** The table's name in the database and in the archive. */
+  name: string;
+  /** Primary key: the exporter pages by it (keyset pagination). */
+  key: readonly string[];
+  /** The column holding the tenant's id. */
+  tenantColumn: string;
+  /** uuid columns naming rows of this tenant: remapped when an import makes a copy. */
+  ids: readonly string[];
+  /** Self-references: inserted as null, set once the whole table is in (parents first). */
+  deferred?: readonly string[];
+  /**
+   * `skip`: left out of a copy (import under another slug). Credentials bound to the original
+   * tenant (sessions, refresh tokens, API keys) and its hostnames are globally unique: a copy in
+   * the same deployment would collide with them, and should not be reachable with them anyway.
+   */
+  copy: 'keep' | 'skip';
+  /**
+   * `ignore`: a row already present is kept. Audit rows outlive the tenant (no foreign key), so a
+   * restore after deleting the tenant finds the sealed events it is bringing back.
+   */
+  onConflict?: 'ignore';
+  /** SQL expressions replacing `r."column"` on insert (`r` is the archive's record). */
+  insertSQL?: Readonly<Record<string, string>>;
+}
+
+/** Insert order: every table after the tables its foreign keys point to. */
+export const TABLES: readonly TableSpec[] = [
+  { name: 'tenants', key: ['id'], tenantColumn: 'id', ids: ['id'], copy: 'keep' },
+  {
+    name: 'tenant_hostnames',
+    key: ['hostname'],
+    tenantColumn: 'tenant_id',
+    ids: ['tenant_id'],
+    copy: 'skip',
+  },
+  {
+    name: 'signing_keys',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id'],
+    copy: 'keep',
+  },
+  { name: 'users', key: ['id'], tenantColumn: 'tenant_id', ids: ['id', 'tenant_id'], copy: 'keep' },
+  {
+    name: 'organizations',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'memberships',
+    key: ['organization_id', 'user_id'],
+    tenantColumn: 'tenant_id',
+    ids: ['tenant_id', 'organization_id', 'user_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'sessions',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'user_id', 'active_organization_id'],
+    copy: 'skip',
+  },
+  {
+    name: 'refresh_tokens',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'session_id', 'parent_id'],
+    copy: 'skip',
+  },
+  { name: 'roles', key: ['id'], tenantColumn: 'tenant_id', ids: ['id', 'tenant_id'], copy: 'keep' },
+  {
+    name: 'user_roles',
+    key: ['user_id', 'role_id'],
+    tenantColumn: 'tenant_id',
+    ids: ['tenant_id', 'user_id', 'role_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'tenant_groups',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'parent_id'],
+    deferred: ['parent_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'group_members',
+    key: ['group_id', 'user_id'],
+    tenantColumn: 'tenant_id',
+    ids: ['tenant_id', 'group_id', 'user_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'group_roles',
+    key: ['group_id', 'role_id'],
+    tenantColumn: 'tenant_id',
+    ids: ['tenant_id', 'group_id', 'role_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'user_attributes',
+    key: ['user_id', 'key'],
+    tenantColumn: 'tenant_id',
+    ids: ['tenant_id', 'user_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'claim_mappers',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'login_failures',
+    key: ['user_id'],
+    tenantColumn: 'tenant_id',
+    ids: ['user_id', 'tenant_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'api_keys',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id'],
+    copy: 'skip',
+    // Operators are deployment-wide, not tenant data: another deployment may not have this one.
+    insertSQL: { created_by: '(select o.id from operators o where o.id = r.created_by)' },
+  },
+  {
+    name: 'audit_events',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id'],
+    copy: 'keep',
+    onConflict: 'ignore',
+  },
+  {
+    name: 'audit_chains',
+    key: ['chain_id'],
+    tenantColumn: 'chain_id',
+    ids: ['chain_id'],
+    // A copy's events get new ids, so their MACs cannot hold: the copy's chain is sealed afresh.
+    copy: 'skip',
+    onConflict: 'ignore',
+  },
+];
+
+export const TABLES_BY_NAME: ReadonlyMap<string, TableSpec> = new Map(
+  TABLES.map((table) => [table.name, table]),
+);
+
+/**
+ * Tables with a tenant_id column that hold no tenant data of their own, with the reason. The
+ * registry test accepts these; anything else must be in TABLES.
+ */
+export const NOT_TENANT_DATA: Readonly<Record<string, string>> = {};
+
+/**
+ * How the archive and the database differ for a table's row: secrets sealed under SECRET_KEY
+ * travel decrypted inside the (encrypted) archive, and are sealed again under the target's key.
+ */
+export interface SecretCodec {
+  /** Database row → archive row (opens sealed columns). */
+  exportRow(table: string, row: Row): Promise<Row>;
+  /** Archive row (already remapped) → database row (seals under the target's SECRET_KEY). */
+  importRow(table: string, row: Row): Promise<Row>;
+}
+
+function signingKeyContext(tenantId: string, kid: string): string {
+  return `signing-key:${tenantId}:${kid}`;
+}
+
+/** The codec for one deployment's SECRET_KEY. */
+export function createSecretCodec(secretKey: Uint8Array): SecretCodec {
+  let wrapKey: Promise<CryptoKey> | undefined;
+  const key = (): Promise<CryptoKey> =>
+    (wrapKey ??= deriveAESKey(secretKey, KEY_PURPOSE.signingKeyEncryption));
+  return {
+    async exportRow(table, row) {
+      if (table !== 'signing_keys') return row;
+      const context = signingKeyContext(String(row.tenant_id), String(row.kid));
+      const pkcs8 = await open(await key(), String(row.private_key), context);
+      return { ...row, private_key: utf8.decode(pkcs8) };
+    },
+    async importRow(table, row) {
+      if (table !== 'signing_keys') return row;
+      const context = signingKeyContext(String(row.tenant_id), String(row.kid));
+      return {
+        ...row,
+        private_key: await seal(await key(), utf8.encode(String(row.private_key)), context),
+      };
+    },
+  };
+}
+
+/**
+ * Deterministic new ids for a copy: HMAC-SHA-256 under a random per-import salt, so every
+ * reference to one old id maps to the same new id without a lookup table in memory.
+ */
+export interface IdRemapper {
+  uuid(old: string): string;
+  kid(old: string): string;
+}
+
+export function createIdRemapper(salt: Uint8Array): IdRemapper {
+  const mac = (label: string, value: string): Uint8Array =>
+    hmac(sha256, salt, utf8.encode(`${label}:${value.toLowerCase()}`));
+  return {
+    uuid(old) {
+      const bytes = mac('uuid', old).slice(0, 16);
+      bytes[6] = (bytes[6]! & 0x0f) | 0x40; // version 4
+      bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 9562 variant
+      const hex = encodeHex(bytes);
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    },
+    // Kids are 12 random bytes, base64url, unique across the deployment.
+    kid: (old) => encodeBase64url(mac('kid', old).slice(0, 12)),
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Audit actors and targets that are deployment-wide: their ids are kept in a copy. */
+const GLOBAL_ACTORS = new Set(['operator', 'system', 'anonymous', 'api_key']);
+
+/** Rewrites one archive row for a copy: new ids, new kid, the chain left to be sealed again. */
+export function remapRow(spec: TableSpec, row: Row, remap: IdRemapper): Row {
+  const out: Row = { ...row };
+  for (const column of spec.ids) {
+    const value = out[column];
+    if (typeof value === 'string') out[column] = remap.uuid(value);
+  }
+  if (spec.name === 'signing_keys') {
+    const kid = remap.kid(String(row.kid));
+    out.kid = kid;
+    const jwk = row.public_jwk;
+    if (jwk !== null && typeof jwk === 'object' && !Array.isArray(jwk))
+      out.public_jwk = { ...jwk, kid };
+  }
+  if (spec.name === 'audit_events') {
+    for (const [idColumn, typeColumn] of [
+      ['actor_id', 'actor_type'],
+      ['target_id', 'target_type'],
+    ] as const) {
+      const value = row[idColumn];
+      if (
+        typeof value === 'string' &&
+        UUID.test(value) &&
+        !GLOBAL_ACTORS.has(String(row[typeColumn]))
+      ) {
+        out[idColumn] = remap.uuid(value);
+      }
+    }
+    out.seq = null;
+    out.prev_mac = null;
+    out.mac = null;
+  }
+  return out;
+}
