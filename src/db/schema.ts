@@ -8,3 +8,5 @@ export * from '../features/apikeys/schema.ts';
 export * from '../features/rbac/schema.ts';
 export * from '../features/lockout/schema.ts';
 export * from '../features/audit/schema.ts';
+export * from '../features/mfa/schema.ts';
+export * from '../features/passkeys/schema.ts';
