@@ -19,9 +19,6 @@ export type ErrorCode =
   | 'reserved_claim'
   | 'group_cycle'
   | 'limit_exceeded'
-  | 'reserved_claim'
-  | 'group_cycle'
-  | 'limit_exceeded'
   | 'email_taken'
   | 'registration_closed'
   | 'password_too_short'
@@ -66,9 +63,6 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   origin_not_allowed: 403,
   insufficient_scope: 403,
   conflict: 409,
-  reserved_claim: 400,
-  group_cycle: 409,
-  limit_exceeded: 409,
   reserved_claim: 400,
   group_cycle: 409,
   limit_exceeded: 409,
