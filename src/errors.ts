@@ -46,6 +46,15 @@ export type ErrorCode =
   | 'archive_truncated'
   | 'archive_invalid_content'
   | 'not_ready'
+  | 'invalid_mfa_token'
+  | 'invalid_code'
+  | 'code_reused'
+  | 'factor_locked'
+  | 'mfa_not_enrolled'
+  | 'invalid_webauthn_response'
+  | 'invalid_challenge'
+  | 'unknown_credential'
+  | 'counter_regressed'
   | 'server_error';
 
 const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
@@ -94,6 +103,16 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   archive_truncated: 422,
   archive_invalid_content: 422,
   not_ready: 503,
+  // Second factors and passkeys (src/features/mfa, src/features/passkeys).
+  invalid_mfa_token: 401,
+  invalid_code: 401,
+  code_reused: 401,
+  factor_locked: 429,
+  mfa_not_enrolled: 409,
+  invalid_webauthn_response: 400,
+  invalid_challenge: 400,
+  unknown_credential: 400,
+  counter_regressed: 400,
   server_error: 500,
 };
 
