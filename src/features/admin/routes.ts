@@ -4,6 +4,8 @@ import { AppError } from '../../errors.ts';
 import { apiKeyRoutes } from '../apikeys/routes.ts';
 import { operatorPublicRoutes, operatorRoutes } from '../operators/routes.ts';
 import { adminAuth, tenantAccess, type AdminEnv } from './auth.ts';
+import { tenantRoutes } from './tenants-routes.ts';
+import { userRoutes } from './users-routes.ts';
 
 /**
  * The admin API, mounted at /admin/api/v1. Order matters: the public routes answer before
@@ -19,6 +21,8 @@ authenticated.use('/tenants/:slug', tenantAccess);
 authenticated.use('/tenants/:slug/*', tenantAccess);
 authenticated.route('/', operatorRoutes);
 authenticated.route('/', apiKeyRoutes);
+authenticated.route('/', tenantRoutes);
+authenticated.route('/', userRoutes);
 // Feature routers mount here (tenants, users, rbac: /tenants/:slug/...), before the catch-all.
 authenticated.all('*', (c) => {
   throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);

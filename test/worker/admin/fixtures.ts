@@ -2,13 +2,13 @@
 // bootstrap state to protect), signed in over HTTP, and given API keys over HTTP.
 import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
-import { cryptoRandom, systemClock, type Deps } from '../../../src/deps.ts';
-import { createPasswordHasher } from '../../../src/features/accounts/password.ts';
+import { createDeps, type Deps } from '../../../src/deps.ts';
+import { createLogger } from '../../../src/log.ts';
 import type { Scope } from '../../../src/features/apikeys/scopes.ts';
 import type { OperatorRole } from '../../../src/features/operators/schema.ts';
 import { createOperator } from '../../../src/features/operators/service.ts';
 import { CookieJar, testConfig, testDB } from '../fixtures.ts';
-import { jsonRequest, send, type SendOptions } from '../harness.ts';
+import { jsonRequest, send, testEnv, type SendOptions } from '../harness.ts';
 
 export const ADMIN = '/admin/api/v1';
 /** Meets the operator policy: 3+ classes, 12+ characters, no fragment of the test emails. */
@@ -20,23 +20,13 @@ export function uniqueOperatorEmail(): string {
 
 /** Deps for calling services directly from a test (real database, clock and randomness). */
 export function testDeps(overrides: Partial<Deps> = {}): Deps {
-  const config = testConfig();
-  return {
-    config,
-    db: testDB(),
-    clock: systemClock,
-    random: cryptoRandom,
-    log: {
-      debug: () => undefined,
-      info: () => undefined,
-      warn: () => undefined,
-      error: () => undefined,
-    } as unknown as Deps['log'],
-    passwords: createPasswordHasher(config.secretKey),
-    blobs: null,
+  const deps = createDeps({
+    env: testEnv,
+    config: testConfig(),
+    log: createLogger('error'),
     waitUntil: () => undefined,
-    ...overrides,
-  };
+  });
+  return { ...deps, ...overrides };
 }
 
 export interface TestOperator {

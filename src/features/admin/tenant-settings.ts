@@ -1,0 +1,157 @@
+import { z } from 'zod';
+import { tenantSettingsSchema, type TenantSettings } from '../tenants/settings.ts';
+
+// The admin API speaks snake_case; settings are stored camelCase. Bounds come from the one
+// settings schema (unwrapping its defaults), so the API can never accept what storage refuses.
+const shape = tenantSettingsSchema.shape;
+const policy = shape.passwordPolicy.unwrap().shape;
+const lockout = shape.lockout.unwrap().shape;
+
+/** A settings change: every field optional, unknown fields refused. */
+export const tenantSettingsPatchSchema = z.strictObject({
+  password_policy: z
+    .strictObject({
+      min_length: policy.minLength.unwrap(),
+      require_classes: policy.requireClasses.unwrap(),
+      reject_email_local_part: policy.rejectEmailLocalPart.unwrap(),
+    })
+    .partial()
+    .optional(),
+  session_idle_ttl_seconds: shape.sessionIdleTTLSeconds.unwrap().optional(),
+  session_absolute_ttl_seconds: shape.sessionAbsoluteTTLSeconds.unwrap().optional(),
+  access_token_ttl_seconds: shape.accessTokenTTLSeconds.unwrap().optional(),
+  refresh_token_ttl_seconds: shape.refreshTokenTTLSeconds.unwrap().optional(),
+  refresh_reuse_grace_seconds: shape.refreshReuseGraceSeconds.unwrap().optional(),
+  registration_enabled: shape.registrationEnabled.unwrap().optional(),
+  email_verification_required: shape.emailVerificationRequired.unwrap().optional(),
+  cookie_same_site: shape.cookieSameSite.unwrap().optional(),
+  signing_algorithm: shape.signingAlgorithm.unwrap().optional(),
+  audience: shape.audience.unwrap().optional(),
+  audit_retention_days: shape.auditRetentionDays.unwrap().optional(),
+  lockout: z
+    .strictObject({
+      max_failures: lockout.maxFailures.unwrap(),
+      window_seconds: lockout.windowSeconds.unwrap(),
+      duration_seconds: lockout.durationSeconds.unwrap(),
+    })
+    .partial()
+    .optional(),
+  credential_response_floor_ms: shape.credentialResponseFloorMs.unwrap().optional(),
+});
+
+export type TenantSettingsPatch = z.infer<typeof tenantSettingsPatchSchema>;
+
+/** The effective settings, as the admin API shows them. */
+export const tenantSettingsViewSchema = z.object({
+  password_policy: z.object({
+    min_length: z.number().int(),
+    require_classes: z.array(z.string()),
+    reject_email_local_part: z.boolean(),
+  }),
+  session_idle_ttl_seconds: z.number().int(),
+  session_absolute_ttl_seconds: z.number().int(),
+  access_token_ttl_seconds: z.number().int(),
+  refresh_token_ttl_seconds: z.number().int(),
+  refresh_reuse_grace_seconds: z.number().int(),
+  registration_enabled: z.boolean(),
+  email_verification_required: z.boolean(),
+  cookie_same_site: z.string(),
+  signing_algorithm: z.string(),
+  audience: z.string().nullable(),
+  audit_retention_days: z.number().int(),
+  lockout: z.object({
+    max_failures: z.number().int(),
+    window_seconds: z.number().int(),
+    duration_seconds: z.number().int(),
+  }),
+  credential_response_floor_ms: z.number().int(),
+});
+
+export function settingsView(s: TenantSettings): z.infer<typeof tenantSettingsViewSchema> {
+  return {
+    password_policy: {
+      min_length: s.passwordPolicy.minLength,
+      require_classes: s.passwordPolicy.requireClasses,
+      reject_email_local_part: s.passwordPolicy.rejectEmailLocalPart,
+    },
+    session_idle_ttl_seconds: s.sessionIdleTTLSeconds,
+    session_absolute_ttl_seconds: s.sessionAbsoluteTTLSeconds,
+    access_token_ttl_seconds: s.accessTokenTTLSeconds,
+    refresh_token_ttl_seconds: s.refreshTokenTTLSeconds,
+    refresh_reuse_grace_seconds: s.refreshReuseGraceSeconds,
+    registration_enabled: s.registrationEnabled,
+    email_verification_required: s.emailVerificationRequired,
+    cookie_same_site: s.cookieSameSite,
+    signing_algorithm: s.signingAlgorithm,
+    audience: s.audience,
+    audit_retention_days: s.auditRetentionDays,
+    lockout: {
+      max_failures: s.lockout.maxFailures,
+      window_seconds: s.lockout.windowSeconds,
+      duration_seconds: s.lockout.durationSeconds,
+    },
+    credential_response_floor_ms: s.credentialResponseFloorMs,
+  };
+}
+
+type Stored = Partial<Record<keyof TenantSettings, unknown>>;
+
+function defined<T extends Record<string, unknown>>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The patch in storage form: top-level keys to set, and the nested objects (password policy,
+ * lockout) as partial objects to merge into what is stored, field by field.
+ */
+export function storedPatch(patch: TenantSettingsPatch): {
+  top: Stored;
+  passwordPolicy: Record<string, unknown> | null;
+  lockout: Record<string, unknown> | null;
+} {
+  const top = defined({
+    sessionIdleTTLSeconds: patch.session_idle_ttl_seconds,
+    sessionAbsoluteTTLSeconds: patch.session_absolute_ttl_seconds,
+    accessTokenTTLSeconds: patch.access_token_ttl_seconds,
+    refreshTokenTTLSeconds: patch.refresh_token_ttl_seconds,
+    refreshReuseGraceSeconds: patch.refresh_reuse_grace_seconds,
+    registrationEnabled: patch.registration_enabled,
+    emailVerificationRequired: patch.email_verification_required,
+    cookieSameSite: patch.cookie_same_site,
+    signingAlgorithm: patch.signing_algorithm,
+    audience: patch.audience,
+    auditRetentionDays: patch.audit_retention_days,
+    credentialResponseFloorMs: patch.credential_response_floor_ms,
+  });
+  const p = patch.password_policy;
+  const l = patch.lockout;
+  return {
+    top,
+    passwordPolicy:
+      p === undefined
+        ? null
+        : defined({
+            minLength: p.min_length,
+            requireClasses: p.require_classes,
+            rejectEmailLocalPart: p.reject_email_local_part,
+          }),
+    lockout:
+      l === undefined
+        ? null
+        : defined({
+            maxFailures: l.max_failures,
+            windowSeconds: l.window_seconds,
+            durationSeconds: l.duration_seconds,
+          }),
+  };
+}
+
+/** Settings for a new tenant, in storage form (only what was given). */
+export function newTenantSettings(patch: TenantSettingsPatch): Partial<TenantSettings> {
+  const { top, passwordPolicy, lockout: lock } = storedPatch(patch);
+  const settings: Record<string, unknown> = { ...top };
+  if (passwordPolicy !== null)
+    settings.passwordPolicy = tenantSettingsSchema.shape.passwordPolicy.parse(passwordPolicy);
+  if (lock !== null) settings.lockout = tenantSettingsSchema.shape.lockout.parse(lock);
+  return settings as Partial<TenantSettings>;
+}
