@@ -7,7 +7,9 @@ import { loadConfig, type ConfigResult, type Env } from './env.ts';
 import { AppError, errorBody } from './errors.ts';
 import { accountRoutes } from './features/accounts/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
+import { docsRoutes } from './features/docs/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
+import { allRouteDocs } from './route-docs.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import { tenantCORS, tenantScope } from './features/tenants/middleware.ts';
 import { tokenRoutes } from './features/tokens/routes.ts';
@@ -76,6 +78,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   });
 
   app.route('/', healthRoutes);
+  app.route('/', docsRoutes(allRouteDocs));
 
   // Everything below needs the schema this build was made for.
   app.use(async (c, next) => {

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import type { RouteDoc } from '../../http/openapi.ts';
+import { loginBody, passwordChangeBody, registerBody, switchOrganizationBody } from './routes.ts';
+
+export const userSchema = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  name: z.string().nullable(),
+  email_verified: z.boolean(),
+  created_at: z.iso.datetime(),
+});
+
+export const newSessionSchema = z.object({
+  id: z.uuid(),
+  created_at: z.iso.datetime(),
+  expires_at: z.iso.datetime(),
+  active_organization_id: z.uuid().nullable(),
+  role: z.string().nullable(),
+});
+
+const signedIn = z.object({ user: userSchema, session: newSessionSchema });
+
+export const accountDocs: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/v1/auth/register',
+    summary: 'Create an account (and optionally an organization it owns); sets the session cookie',
+    tag: 'end-user',
+    auth: 'none',
+    body: registerBody,
+    responses: {
+      201: { description: 'registered and signed in', schema: signedIn },
+      400: { description: 'invalid input or a password rule (`password_too_short`, …)' },
+      409: { description: '`email_taken`' },
+      429: { description: '`rate_limited`' },
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/auth/login',
+    summary: 'Sign in with email and password; sets the session cookie',
+    tag: 'end-user',
+    auth: 'none',
+    body: loginBody,
+    responses: {
+      200: { description: 'signed in', schema: signedIn },
+      401: { description: '`invalid_credentials`, the same for every reason' },
+      429: { description: '`rate_limited`' },
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/auth/password/change',
+    summary: 'Change the password; revokes every other session',
+    tag: 'end-user',
+    auth: 'session',
+    body: passwordChangeBody,
+    responses: {
+      200: {
+        description: 'changed',
+        schema: z.object({ status: z.literal('changed'), other_sessions_revoked: z.boolean() }),
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/auth/organizations',
+    summary: "The signed-in user's memberships",
+    tag: 'end-user',
+    auth: 'session',
+    responses: {
+      200: {
+        description: 'memberships',
+        schema: z.object({
+          active_organization_id: z.uuid().nullable(),
+          organizations: z.array(
+            z.object({
+              id: z.uuid(),
+              name: z.string(),
+              role: z.string(),
+              joined_at: z.iso.datetime(),
+            }),
+          ),
+        }),
+      },
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/auth/organizations/switch',
+    summary: "Switch the session's active organization (it and the role go into access tokens)",
+    tag: 'end-user',
+    auth: 'session',
+    body: switchOrganizationBody,
+    responses: {
+      200: {
+        description: 'switched',
+        schema: z.object({ active_organization_id: z.uuid(), role: z.string() }),
+      },
+      404: { description: 'not a member' },
+    },
+  },
+];
