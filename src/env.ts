@@ -16,6 +16,10 @@ export interface Env {
   LOG_LEVEL?: string;
   /** Proxies of ours in front of Cloudflare that append to X-Forwarded-For (default 0: none). */
   TRUSTED_PROXY_HOPS?: string;
+  /** WebAuthn relying party id (a host name); default: PUBLIC_BASE_URL's host. Tenants may override. */
+  RP_ID?: string;
+  /** The origin passkey ceremonies run on; default: PUBLIC_BASE_URL's origin. */
+  RP_ORIGIN?: string;
   /** Development-only switches: any of them set refuses service in production. */
   DEV_NEON_HTTP_ENDPOINT?: string;
   DEV_NEON_WS_PROXY?: string;
@@ -50,6 +54,8 @@ export interface Config {
   logLevel: LogLevel;
   /** How many X-Forwarded-For entries our own proxies appended; 0: CF-Connecting-IP only. */
   trustedProxyHops: number;
+  /** WebAuthn defaults for tenants that set none (src/features/passkeys/relying-party.ts). */
+  webauthn: { rpID: string; rpOrigin: string };
   dev: { neonHTTPEndpoint: string | null; neonWSProxy: string | null };
 }
 
@@ -98,6 +104,16 @@ const schema = z.object({
       .regex(/^[0-9]$/, 'must be a number of proxies, 0 to 9')
       .optional(),
   ),
+  RP_ID: optionalText.pipe(
+    z
+      .string()
+      .regex(
+        /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/,
+        'must be a lower-case host name (no scheme, no port)',
+      )
+      .optional(),
+  ),
+  RP_ORIGIN: optionalText,
   DEV_NEON_HTTP_ENDPOINT: optionalText,
   DEV_NEON_WS_PROXY: optionalText,
 });
@@ -147,6 +163,16 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
   const publicBaseURL = new URL(raw.PUBLIC_BASE_URL);
   const cookieSecure = raw.COOKIE_SECURE ?? true;
 
+  const rpOrigin = raw.RP_ORIGIN ?? publicBaseURL.origin;
+  const rpID =
+    raw.RP_ID ?? (isOrigin(rpOrigin) ? new URL(rpOrigin).hostname : publicBaseURL.hostname);
+  if (raw.RP_ORIGIN !== undefined && !isOrigin(raw.RP_ORIGIN)) {
+    problems.push({
+      setting: 'RP_ORIGIN',
+      message: 'must be an exact origin such as https://example.com',
+    });
+  }
+
   if (isProduction) {
     if (publicBaseURL.protocol !== 'https:') {
       problems.push({ setting: 'PUBLIC_BASE_URL', message: 'must be https:// in production' });
@@ -163,6 +189,17 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
     if (corsOrigins.includes('*')) {
       problems.push({ setting: 'CORS_ORIGINS', message: 'must not contain * in production' });
     }
+    // WebAuthn binds credentials to the RP id; browsers refuse an id the origin's host is not
+    // equal to or a subdomain of (W3C WebAuthn L3 §5.1.3 step 8; §5.1.4.1 step 7).
+    if (isOrigin(rpOrigin) && !isHostWithin(new URL(rpOrigin).hostname, rpID)) {
+      problems.push({
+        setting: 'RP_ID',
+        message: 'must be the host of RP_ORIGIN (or PUBLIC_BASE_URL) or a parent domain of it',
+      });
+    }
+    if (isOrigin(rpOrigin) && new URL(rpOrigin).protocol !== 'https:') {
+      problems.push({ setting: 'RP_ORIGIN', message: 'must be https:// in production' });
+    }
     for (const name of DEV_ONLY_SETTINGS) {
       if (raw[name] !== undefined) {
         problems.push({ setting: name, message: 'is a development-only switch' });
@@ -174,7 +211,10 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
         message: 'rate limits need Upstash Redis in production (URL and token)',
       });
     } else if (!raw.UPSTASH_REDIS_REST_URL.startsWith('https://')) {
-      problems.push({ setting: 'UPSTASH_REDIS_REST_URL', message: 'must be https:// in production' });
+      problems.push({
+        setting: 'UPSTASH_REDIS_REST_URL',
+        message: 'must be https:// in production',
+      });
     }
   }
   if (problems.length > 0) return { ok: false, problems };
@@ -196,6 +236,7 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
       basePath: raw.BASE_PATH ?? '',
       logLevel: raw.LOG_LEVEL,
       trustedProxyHops: Number(raw.TRUSTED_PROXY_HOPS ?? '0'),
+      webauthn: { rpID, rpOrigin },
       dev: {
         neonHTTPEndpoint: raw.DEV_NEON_HTTP_ENDPOINT ?? null,
         neonWSProxy: raw.DEV_NEON_WS_PROXY ?? null,
@@ -211,6 +252,11 @@ export function isOrigin(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether `host` is `domain` or a subdomain of it (the WebAuthn RP id rule, without the public suffix list). */
+export function isHostWithin(host: string, domain: string): boolean {
+  return host === domain || host.endsWith(`.${domain}`);
 }
 
 function stringsOnly(env: Record<string, unknown>): Record<string, string> {
