@@ -6,6 +6,7 @@ import { operatorPublicRoutes, operatorRoutes } from '../operators/routes.ts';
 import { adminAuth, tenantAccess, type AdminEnv } from './auth.ts';
 import { tenantRoutes } from './tenants-routes.ts';
 import { userRoutes } from './users-routes.ts';
+import { rbacRoutes } from '../rbac/routes.ts';
 
 /**
  * The admin API, mounted at /admin/api/v1. Order matters: the public routes answer before
@@ -23,6 +24,7 @@ authenticated.route('/', operatorRoutes);
 authenticated.route('/', apiKeyRoutes);
 authenticated.route('/', tenantRoutes);
 authenticated.route('/', userRoutes);
+authenticated.route('/', rbacRoutes);
 // Feature routers mount here (tenants, users, rbac: /tenants/:slug/...), before the catch-all.
 authenticated.all('*', (c) => {
   throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
