@@ -58,7 +58,7 @@ export function createUpstashRateLimiter(options: UpstashLimiterOptions): RateLi
       const redis = new Redis({
         url: options.url,
         token: options.token,
-        retry: false,
+        retry: { retries: 0 },
         enableTelemetry: false,
         enableAutoPipelining: true,
         // A function, so an aborted request throws instead of resolving as a fake "Aborted" reply.

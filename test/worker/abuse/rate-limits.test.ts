@@ -1,0 +1,388 @@
+// Issue 5, item 1: rate limits in Upstash Redis (here the local REST endpoint), charged before
+// the hash and the writes they protect; 429 with Retry-After and the RateLimit fields
+// (draft-ietf-httpapi-ratelimit-headers-10); Redis down or silent → 503 within the 1 s bound.
+import { sql } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDeps, type Deps } from '../../../src/deps.ts';
+import { createLogger } from '../../../src/log.ts';
+import { enforce } from '../../../src/features/ratelimit/enforce.ts';
+import {
+  createUpstashRateLimiter,
+  type RateLimiter,
+} from '../../../src/features/ratelimit/limiter.ts';
+import { CookieJar, makeTenant, testConfig, testDB, uniqueEmail } from '../fixtures.ts';
+import { jsonRequest, send, testEnv } from '../harness.ts';
+import {
+  PASSWORD,
+  WRONG_PASSWORD,
+  awayFromWindowEdge,
+  countingPasswords,
+  login,
+  register,
+  uniqueIP,
+  type HashCounts,
+} from './helpers.ts';
+
+const RATE_LIMIT_FIELD = /^"login\.(ip|account)";r=\d+;t=\d+, "login\.(ip|account)";r=\d+;t=\d+$/;
+
+async function userCount(tenantId: string): Promise<number> {
+  const result = await testDB().execute(
+    sql`select count(*)::int as n from users where tenant_id = ${tenantId}::uuid`,
+  );
+  return Number(result.rows[0]?.n);
+}
+
+describe('login rate limits', () => {
+  it('lets at most 5 of 50 parallel wrong-password attempts from one IP reach password verification', async () => {
+    const tenant = await makeTenant();
+    const email = uniqueEmail();
+    expect((await register(tenant, email)).response.status).toBe(201);
+    const ip = uniqueIP();
+    const counts: HashCounts = { hash: 0, verify: 0 };
+    await awayFromWindowEdge(60);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        login(
+          tenant,
+          email,
+          WRONG_PASSWORD,
+          { 'CF-Connecting-IP': ip },
+          { app: { overrideDeps: countingPasswords(counts) } },
+        ),
+      ),
+    );
+    const statuses = results.map((sent) => sent.response.status);
+    expect(counts.verify).toBeLessThanOrEqual(5);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(counts.verify);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(50 - counts.verify);
+    for (const sent of results.filter((r) => r.response.status === 429)) {
+      expect(await sent.json()).toMatchObject({ error: 'rate_limited' });
+      expect(sent.response.headers.get('RateLimit-Policy')).toBe(
+        '"login.ip";q=5;w=60, "login.account";q=10;w=3600',
+      );
+      const field = sent.response.headers.get('RateLimit') ?? '';
+      expect(field).toMatch(RATE_LIMIT_FIELD);
+      expect(field).toContain('"login.ip";r=0;');
+      // Retry-After comes from a counter this request found exhausted.
+      const exhausted = [...field.matchAll(/r=0;t=(\d+)/g)].map((m) => Number(m[1]));
+      expect(exhausted).toContain(Number(sent.response.headers.get('Retry-After')));
+      expect(Number(sent.response.headers.get('Retry-After'))).toBeGreaterThanOrEqual(1);
+      expect(Number(sent.response.headers.get('Retry-After'))).toBeLessThanOrEqual(3600);
+    }
+  });
+
+  it('limits one account to 10 attempts an hour across many addresses, for unknown emails too', async () => {
+    const tenant = await makeTenant({
+      settings: { lockout: { maxFailures: 0, windowSeconds: 900, durationSeconds: 900 } },
+    });
+    const email = uniqueEmail(); // never registered: the limit must not depend on the account existing
+    const counts: HashCounts = { hash: 0, verify: 0 };
+    await awayFromWindowEdge(3600);
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      const sent = await login(
+        tenant,
+        email,
+        WRONG_PASSWORD,
+        { 'CF-Connecting-IP': uniqueIP() },
+        { app: { overrideDeps: countingPasswords(counts) } },
+      );
+      statuses.push(sent.response.status);
+    }
+    expect(statuses).toEqual([...Array<number>(10).fill(401), 429, 429]);
+    expect(counts.verify).toBe(10);
+  });
+
+  it('applies a tenant override of a policy', async () => {
+    const tenant = await makeTenant({
+      settings: { rateLimits: { 'login.ip': { limit: 2, windowSeconds: 600 } } },
+    });
+    const ip = uniqueIP();
+    await awayFromWindowEdge(600);
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i += 1)
+      statuses.push(
+        (await login(tenant, uniqueEmail(), WRONG_PASSWORD, { 'CF-Connecting-IP': ip })).response
+          .status,
+      );
+    expect(statuses).toEqual([401, 401, 429]);
+    const last = await login(tenant, uniqueEmail(), WRONG_PASSWORD, { 'CF-Connecting-IP': ip });
+    expect(last.response.headers.get('RateLimit-Policy')).toContain('"login.ip";q=2;w=600');
+  });
+
+  it('counts each tenant separately for the same address', async () => {
+    const first = await makeTenant({ settings: { rateLimits: { 'login.ip': { limit: 1 } } } });
+    const second = await makeTenant({ settings: { rateLimits: { 'login.ip': { limit: 1 } } } });
+    const ip = uniqueIP();
+    await awayFromWindowEdge(60);
+    expect(
+      (await login(first, uniqueEmail(), WRONG_PASSWORD, { 'CF-Connecting-IP': ip })).response
+        .status,
+    ).toBe(401);
+    expect(
+      (await login(first, uniqueEmail(), WRONG_PASSWORD, { 'CF-Connecting-IP': ip })).response
+        .status,
+    ).toBe(429);
+    expect(
+      (await login(second, uniqueEmail(), WRONG_PASSWORD, { 'CF-Connecting-IP': ip })).response
+        .status,
+    ).toBe(401);
+  });
+});
+
+describe('registration rate limit', () => {
+  it('allows 3 sign-ups an hour per IP; the 4th is refused before hashing and creates nothing', async () => {
+    const tenant = await makeTenant();
+    const ip = uniqueIP();
+    const counts: HashCounts = { hash: 0, verify: 0 };
+    await awayFromWindowEdge(3600);
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const sent = await register(
+        tenant,
+        uniqueEmail(),
+        { 'CF-Connecting-IP': ip },
+        { app: { overrideDeps: countingPasswords(counts) } },
+      );
+      statuses.push(sent.response.status);
+      if (sent.response.status === 429) {
+        expect(sent.response.headers.get('RateLimit-Policy')).toBe('"register.ip";q=3;w=3600');
+        expect(Number(sent.response.headers.get('Retry-After'))).toBeGreaterThan(0);
+      }
+    }
+    expect(statuses).toEqual([201, 201, 201, 429]);
+    expect(counts.hash).toBe(3);
+    expect(await userCount(tenant.id)).toBe(3);
+    // Another address is not affected.
+    expect(
+      (await register(tenant, uniqueEmail(), { 'CF-Connecting-IP': uniqueIP() })).response.status,
+    ).toBe(201);
+  });
+});
+
+describe('token refresh rate limits', () => {
+  async function refreshTokenCount(sessionId: string): Promise<number> {
+    const result = await testDB().execute(
+      sql`select count(*)::int as n from refresh_tokens where session_id = ${sessionId}::uuid`,
+    );
+    return Number(result.rows[0]?.n);
+  }
+
+  it('limits the session grant per session, refusing before the refresh token is written', async () => {
+    const tenant = await makeTenant({
+      settings: { rateLimits: { 'token.refresh': { limit: 3, windowSeconds: 600 } } },
+    });
+    const signedUp = await register(tenant, uniqueEmail());
+    const sessionId = (await signedUp.json<{ session: { id: string } }>()).session.id;
+    const jar = new CookieJar();
+    jar.store(signedUp.response);
+    await awayFromWindowEdge(600);
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const sent = await send(
+        `${tenant.base}/v1/auth/token`,
+        jsonRequest('POST', { grant_type: 'session' }, jar.header()),
+      );
+      statuses.push(sent.response.status);
+      if (sent.response.status === 429) {
+        expect(sent.response.headers.get('RateLimit-Policy')).toBe('"token.refresh";q=3;w=600');
+        expect(await sent.roundTrips()).toBe(1); // the session lookup only
+      }
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(await refreshTokenCount(sessionId)).toBe(3);
+    // Another session of the same user has its own budget.
+    const other = await login(
+      tenant,
+      (await signedUp.json<{ user: { email: string } }>()).user.email,
+      PASSWORD,
+    );
+    const otherJar = new CookieJar();
+    otherJar.store(other.response);
+    const sent = await send(
+      `${tenant.base}/v1/auth/token`,
+      jsonRequest('POST', { grant_type: 'session' }, otherJar.header()),
+    );
+    expect(sent.response.status).toBe(200);
+  });
+
+  it('limits the refresh_token grant to 300 a minute per address, without rotating the refused token', async () => {
+    const tenant = await makeTenant();
+    const signedUp = await register(tenant, uniqueEmail());
+    const jar = new CookieJar();
+    jar.store(signedUp.response);
+    const exchanged = await send(
+      `${tenant.base}/v1/auth/token`,
+      jsonRequest('POST', { grant_type: 'session' }, jar.header()),
+    );
+    const token = (await exchanged.json<{ refresh_token: string }>()).refresh_token;
+    const ip = uniqueIP();
+    await awayFromWindowEdge(60, 15_000);
+    // Use up the address's minute through the same counters the route charges (the tenant is
+    // named by its slug there: the grant is limited before the database is asked).
+    const deps = createDeps({
+      env: testEnv,
+      config: testConfig(),
+      log: createLogger('error'),
+      waitUntil: () => undefined,
+    });
+    for (let batch = 0; batch < 6; batch += 1) {
+      await Promise.all(
+        Array.from({ length: 50 }, () =>
+          enforce(deps, 'token.refresh_ip', ip, { tenant: { by: 'slug', slug: tenant.slug } }),
+        ),
+      );
+    }
+    const refused = await send(
+      `${tenant.base}/v1/auth/token`,
+      jsonRequest(
+        'POST',
+        { grant_type: 'refresh_token', refresh_token: token },
+        { 'CF-Connecting-IP': ip },
+      ),
+    );
+    expect(refused.response.status).toBe(429);
+    expect(refused.response.headers.get('RateLimit-Policy')).toBe('"token.refresh_ip";q=300;w=60');
+    expect(await refused.roundTrips()).toBe(0);
+    // The refused token was not consumed: from another address it still rotates.
+    const retried = await send(
+      `${tenant.base}/v1/auth/token`,
+      jsonRequest(
+        'POST',
+        { grant_type: 'refresh_token', refresh_token: token },
+        { 'CF-Connecting-IP': uniqueIP() },
+      ),
+    );
+    expect(retried.response.status).toBe(200);
+  });
+});
+
+describe('when Redis cannot be reached', () => {
+  const realFetch = globalThis.fetch;
+  afterEach(() => {
+    globalThis.fetch = realFetch;
+  });
+
+  /** A Redis REST endpoint that accepts the request and never answers (until aborted). */
+  function silentRedis(): RateLimiter {
+    const previous = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.startsWith('http://redis-silent.test')) return previous(input, init);
+      return new Promise((_, reject) => {
+        const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+        signal?.addEventListener('abort', () => reject(signal.reason));
+      });
+    };
+    return createUpstashRateLimiter({ url: 'http://redis-silent.test', token: 'unused' });
+  }
+
+  /** Port 1 on loopback: nothing listens there, the connection is refused at once. */
+  const refusedRedis = (): RateLimiter =>
+    createUpstashRateLimiter({ url: 'http://127.0.0.1:1', token: 'unused' });
+
+  for (const [name, limiter, atLeastMs] of [
+    ['refuses connections', refusedRedis, 0],
+    ['never answers', silentRedis, 1000],
+  ] as const) {
+    it(`fails login closed with 503 within the bound, hashing nothing, when Redis ${name}`, async () => {
+      const tenant = await makeTenant();
+      const email = uniqueEmail();
+      await register(tenant, email);
+      const counts: HashCounts = { hash: 0, verify: 0 };
+      const rateLimiter = limiter();
+      const started = Date.now();
+      const sent = await login(
+        tenant,
+        email,
+        PASSWORD,
+        { 'CF-Connecting-IP': uniqueIP() },
+        {
+          app: { overrideDeps: (deps) => ({ ...countingPasswords(counts)(deps), rateLimiter }) },
+        },
+      );
+      const elapsed = Date.now() - started;
+      expect(sent.response.status).toBe(503);
+      expect(await sent.json()).toMatchObject({ error: 'rate_limiter_unavailable' });
+      expect(sent.response.headers.get('Retry-After')).toBe('5');
+      expect(counts).toEqual({ hash: 0, verify: 0 });
+      expect(elapsed).toBeGreaterThanOrEqual(atLeastMs);
+      expect(elapsed).toBeLessThanOrEqual(1500);
+      const logged = sent.logs.map(
+        (line) => JSON.parse(line) as { message: string; outcome?: string },
+      );
+      expect(logged).toContainEqual(
+        expect.objectContaining({ message: 'rate limiter unavailable', outcome: 'refused' }),
+      );
+      expect(sent.logs.join('\n')).not.toContain('unused'); // the token is never logged
+    });
+  }
+
+  it('fails registration closed too, creating nothing', async () => {
+    const tenant = await makeTenant();
+    const rateLimiter = refusedRedis();
+    const sent = await register(
+      tenant,
+      uniqueEmail(),
+      { 'CF-Connecting-IP': uniqueIP() },
+      { app: { overrideDeps: () => ({ rateLimiter }) } },
+    );
+    expect(sent.response.status).toBe(503);
+    expect(await userCount(tenant.id)).toBe(0);
+  });
+
+  it('lets a fail-open policy (admin.write) through, logged', async () => {
+    const config = testConfig();
+    const lines: string[] = [];
+    const deps: Deps = {
+      ...createDeps({
+        env: testEnv,
+        config,
+        log: createLogger('info'),
+        waitUntil: () => undefined,
+      }),
+      rateLimiter: refusedRedis(),
+      log: {
+        ...createLogger('info'),
+        error: (message, fields) => lines.push(JSON.stringify({ message, ...fields })),
+      },
+    };
+    await expect(enforce(deps, 'admin.write', 'key-1')).resolves.toEqual({ headers: {} });
+    expect(lines.join('\n')).toContain('"outcome":"allowed"');
+    await expect(enforce(deps, 'login.account', 'someone@example.com')).rejects.toMatchObject({
+      code: 'rate_limiter_unavailable',
+    });
+  });
+});
+
+describe('enforce (for other features)', () => {
+  it('counts one subject of a policy in the shared store and refuses past the limit', async () => {
+    const config = testConfig();
+    const deps = createDeps({
+      env: testEnv,
+      config,
+      log: createLogger('error'),
+      waitUntil: () => undefined,
+    });
+    const key = `key-${crypto.randomUUID()}`;
+    await awayFromWindowEdge(60);
+    for (let i = 0; i < 60; i += 1) await enforce(deps, 'admin.write', key);
+    await expect(enforce(deps, 'admin.write', key)).rejects.toMatchObject({
+      code: 'rate_limited',
+      status: 429,
+    });
+    await expect(enforce(deps, 'admin.write', `${key}-other`)).resolves.toMatchObject({
+      headers: { 'RateLimit-Policy': '"admin.write";q=60;w=60' },
+    });
+  });
+
+  it('refuses an unknown policy name loudly', async () => {
+    const deps = createDeps({
+      env: testEnv,
+      config: testConfig(),
+      log: createLogger('error'),
+      waitUntil: () => undefined,
+    });
+    await expect(enforce(deps, 'no.such_policy', 'x')).rejects.toThrow(/unknown rate-limit policy/);
+  });
+});
