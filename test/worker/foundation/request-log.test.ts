@@ -5,7 +5,8 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../../src/env.ts';
 import worker from '../../../src/index.ts';
-import { roundTrips, send, testEnv, type Sent } from '../harness.ts';
+import { CookieJar, makeTenant, uniqueEmail } from '../fixtures.ts';
+import { jsonRequest, roundTrips, send, testEnv, type Sent } from '../harness.ts';
 import { requestBudget, type RequestBudget } from '../limits.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -192,4 +193,46 @@ describe('secrets in requests never reach the logs', () => {
       expect(output).not.toContain(btoa(`user:${SECRET}`));
     });
   }
+
+  it('keeps passwords and session cookies of a real sign-up and sign-in out of the logs', async () => {
+    const tenant = await makeTenant();
+    const email = uniqueEmail();
+    const password = `${SECRET}-Pw-1`;
+    const wrongPassword = `${SECRET}-Wrong-2`;
+    const jar = new CookieJar();
+    const all: Dispatched[] = [];
+
+    const registered = await send(
+      `${tenant.base}/v1/auth/register`,
+      jsonRequest('POST', { email, password }),
+    );
+    expect(registered.response.status).toBe(201);
+    all.push(registered);
+    const failed = await send(
+      `${tenant.base}/v1/auth/login`,
+      jsonRequest('POST', { email, password: wrongPassword }),
+    );
+    expect(failed.response.status).toBe(401);
+    all.push(failed);
+    const signedIn = await send(
+      `${tenant.base}/v1/auth/login`,
+      jsonRequest('POST', { email, password }),
+    );
+    expect(signedIn.response.status).toBe(200);
+    jar.store(signedIn.response);
+    expect(jar.cookies.size, 'a session cookie was issued').toBeGreaterThan(0);
+    all.push(signedIn);
+    all.push(await send(`${tenant.base}/v1/auth/session`, { headers: jar.header() }));
+
+    const output = all.flatMap((sent) => sent.logs).join('\n');
+    for (const secret of [password, wrongPassword, ...jar.cookies.values()]) {
+      expect(output).not.toContain(secret);
+    }
+    for (const sent of all) {
+      expect(onlyRequestLine(sent.logs)).toMatchObject({
+        status: sent.response.status,
+        tenantSlug: tenant.slug,
+      });
+    }
+  });
 });
