@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
+import { auditInsertEach, type AuditEvent } from '../audit/events.ts';
 import { parseTextArray } from '../tenants/repo.ts';
 import { timestamp } from '../sessions/repo.ts';
 import { isScope, type Scope } from './scopes.ts';
@@ -85,12 +86,15 @@ export interface NewAPIKey {
 }
 
 /** Stores a key, resolving its tenant by slug in the same statement; null: no such tenant. */
-export async function insertAPIKey(db: Database, key: NewAPIKey): Promise<APIKeyRecord | null> {
+export async function insertAPIKey(
+  db: Database,
+  key: NewAPIKey,
+  event: AuditEvent,
+): Promise<APIKeyRecord | null> {
   const scopes = sql`array[${sql.join(
     key.scopes.map((scope) => sql`${scope}`),
     sql`, `,
   )}]::text[]`;
-  // audit: admin.api_key.create
   const result = await db.execute(sql`
     with t as (select id, slug from tenants where slug = ${key.tenantSlug}),
     a as (
@@ -99,7 +103,8 @@ export async function insertAPIKey(db: Database, key: NewAPIKey): Promise<APIKey
         (select id from t), ${key.createdBy}::uuid, ${key.now.toISOString()}::timestamptz, ${key.expiresAt?.toISOString() ?? null}::timestamptz
       where ${key.tenantSlug}::text is null or exists (select 1 from t)
       returning *
-    )
+    ),
+    audit as (${auditInsertEach(event, sql`a`, { targetId: sql`a.id` })})
     select ${KEY_COLUMNS} from a left join t on t.id = a.tenant_id`);
   const row = result.rows[0];
   return row === undefined ? null : readKey(row);
@@ -128,14 +133,15 @@ export async function revokeAPIKey(
   db: Database,
   id: string,
   now: Date,
+  event: AuditEvent,
 ): Promise<APIKeyRecord | null> {
-  // audit: admin.api_key.revoke
   const result = await db.execute(sql`
     with a as (
       update api_keys set revoked_at = coalesce(revoked_at, ${now.toISOString()}::timestamptz)
       where id = ${id}::uuid
       returning *
-    )
+    ),
+    audit as (${auditInsertEach(event, sql`a`, { targetId: sql`a.id` })})
     select ${KEY_COLUMNS} from a left join tenants t on t.id = a.tenant_id`);
   const row = result.rows[0];
   return row === undefined ? null : readKey(row);

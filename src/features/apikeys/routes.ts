@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { readJSON } from '../../http/json.ts';
 import { SLUG } from '../tenants/context.ts';
+import { adminActor, adminEvent } from '../admin/audit.ts';
 import { operatorOf, requireOperator, type AdminEnv } from '../admin/auth.ts';
 import { pageQuerySchema, pageSchema, pathUUID, readQuery } from '../admin/pagination.ts';
 import { listAPIKeys, revokeAPIKey, type APIKeyRecord } from './repo.ts';
@@ -56,12 +57,17 @@ apiKeyRoutes.use('/api-keys/*', requireOperator());
 
 apiKeyRoutes.post('/api-keys', async (c) => {
   const input = await readJSON(c, createAPIKeyRequestSchema);
-  const { key, record } = await createAPIKey(c.var.deps, operatorOf(c.var.admin).operator.id, {
-    name: input.name,
-    scopes: input.scopes,
-    tenant: input.tenant,
-    expiresAt: input.expires_at === null ? null : new Date(input.expires_at),
-  });
+  const { key, record } = await createAPIKey(
+    c.var.deps,
+    operatorOf(c.var.admin).operator.id,
+    {
+      name: input.name,
+      scopes: input.scopes,
+      tenant: input.tenant,
+      expiresAt: input.expires_at === null ? null : new Date(input.expires_at),
+    },
+    adminActor(c),
+  );
   c.header('Cache-Control', 'no-store');
   return c.json({ api_key: apiKeyView(record), key }, 201);
 });
@@ -74,7 +80,9 @@ apiKeyRoutes.get('/api-keys', async (c) => {
 
 apiKeyRoutes.delete('/api-keys/:id', async (c) => {
   const id = pathUUID(c.req.param('id'), 'API key');
-  const record = await revokeAPIKey(c.var.deps.db, id, c.var.deps.clock.now());
+  const by = adminActor(c);
+  const event = adminEvent(by, 'admin.api_key.revoked', null, { type: 'api_key', id: null });
+  const record = await revokeAPIKey(c.var.deps.db, id, by.at, event);
   if (record === null) throw new AppError('not_found', 'no such API key');
   return c.json({ api_key: apiKeyView(record) });
 });

@@ -2,6 +2,7 @@ import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { encodeBase64url } from '../../lib/encoding.ts';
 import { hashToken } from '../../lib/keys.ts';
+import { adminEvent, type AdminActor } from '../admin/audit.ts';
 import { insertAPIKey, loadAPIKey, type APIKeyRecord } from './repo.ts';
 import type { Scope } from './scopes.ts';
 
@@ -42,23 +43,38 @@ export async function createAPIKey(
   deps: Deps,
   operatorId: string,
   input: CreateAPIKeyInput,
+  by: AdminActor,
 ): Promise<{ key: string; record: APIKeyRecord }> {
-  const now = deps.clock.now();
+  const now = by.at;
   if (input.expiresAt !== null && input.expiresAt.getTime() <= now.getTime()) {
     throw new AppError('invalid_request', 'expires_at must be in the future');
   }
   const key = `${API_KEY_PREFIX}${encodeBase64url(deps.random.bytes(API_KEY_SECRET_BYTES))}`;
-  const record = await insertAPIKey(deps.db, {
-    id: crypto.randomUUID(),
-    name: input.name,
-    keyHash: await hashToken(key),
-    keyPrefix: key.slice(0, DISPLAY_LENGTH),
-    scopes: [...new Set(input.scopes)],
-    tenantSlug: input.tenant,
-    createdBy: operatorId,
-    now,
-    expiresAt: input.expiresAt,
-  });
+  const record = await insertAPIKey(
+    deps.db,
+    {
+      id: crypto.randomUUID(),
+      name: input.name,
+      keyHash: await hashToken(key),
+      keyPrefix: key.slice(0, DISPLAY_LENGTH),
+      scopes: [...new Set(input.scopes)],
+      tenantSlug: input.tenant,
+      createdBy: operatorId,
+      now,
+      expiresAt: input.expiresAt,
+    },
+    adminEvent(
+      by,
+      'admin.api_key.created',
+      null,
+      { type: 'api_key', id: null },
+      {
+        scopes: input.scopes,
+        tenant: input.tenant,
+        expires_at: input.expiresAt?.toISOString() ?? null,
+      },
+    ),
+  );
   if (record === null) throw new AppError('unknown_tenant', 'no such tenant');
   return { key, record };
 }

@@ -3,11 +3,12 @@ import type { Clock, Deps, Random } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { hashToken } from '../../lib/keys.ts';
 import { newSalt } from '../accounts/password.ts';
+import { adminEvent } from '../admin/audit.ts';
 import { normalizeEmail } from '../accounts/service.ts';
 import { BOOTSTRAP_CODE_GROUPS, generateCode, isCodeShaped, normalizeCode } from './codes.ts';
 import { checkOperatorPassword } from './password-policy.ts';
 import { insertBootstrapCode, insertFirstOwner, type Operator } from './repo.ts';
-import { newRecoveryCodes } from './service.ts';
+import { newRecoveryCodes, type ClientInfo } from './service.ts';
 
 /** Long enough to copy from a deploy log into a browser; short enough that a leaked log is stale. */
 export const BOOTSTRAP_CODE_TTL_SECONDS = 15 * 60;
@@ -43,6 +44,7 @@ export async function issueBootstrapCode(
 export async function completeBootstrap(
   deps: Deps,
   input: { code: string; email: string; password: string },
+  client: ClientInfo,
 ): Promise<{ operator: Operator; recoveryCodes: string[] }> {
   const email = input.email.trim();
   checkOperatorPassword(input.password, email);
@@ -53,14 +55,25 @@ export async function completeBootstrap(
     : '';
   const now = deps.clock.now();
   const id = crypto.randomUUID();
-  const outcome = await insertFirstOwner(deps.db, codeHash, {
-    id,
-    email,
-    emailNormalized: normalizeEmail(email),
-    passwordHash,
-    recoveryCodeHashes: hashes,
-    now,
-  });
+  const outcome = await insertFirstOwner(
+    deps.db,
+    codeHash,
+    {
+      id,
+      email,
+      emailNormalized: normalizeEmail(email),
+      passwordHash,
+      recoveryCodeHashes: hashes,
+      now,
+    },
+    adminEvent(
+      { actor: { type: 'operator', id: id }, ip: client.ip, userAgent: client.userAgent, at: now },
+      'security.bootstrap.used',
+      null,
+      { type: 'operator', id },
+      { role: 'owner' },
+    ),
+  );
   if (!outcome.created) {
     if (outcome.ownerExists)
       throw new AppError('bootstrap_closed', 'an owner exists; bootstrap is closed');

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
+import { auditInsert, auditInsertEach, type AuditEvent } from '../audit/events.ts';
 import { timestamp } from '../sessions/repo.ts';
 import type { OperatorRole } from './schema.ts';
 
@@ -123,10 +124,11 @@ export interface NewOperatorSession {
 export async function insertOperatorSession(
   db: Database,
   session: NewOperatorSession,
+  event: AuditEvent,
 ): Promise<void> {
   const at = session.now.toISOString();
-  // audit: admin.operator.login
   await db.execute(sql`
+    with audit as (${auditInsert(event)})
     insert into operator_sessions (id, operator_id, token_hash, ip, user_agent, created_at, last_seen_at, idle_expires_at, expires_at)
     values (${session.id}::uuid, ${session.operatorId}::uuid, ${session.tokenHash}, ${session.ip}, ${session.userAgent},
       ${at}::timestamptz, ${at}::timestamptz, ${session.idleExpiresAt.toISOString()}::timestamptz,
@@ -155,6 +157,7 @@ export async function revokeOperatorSessions(
   operatorId: string,
   which: { only: string } | { except: string } | 'all',
   now: Date,
+  event: AuditEvent,
 ): Promise<number> {
   const filter =
     which === 'all'
@@ -162,13 +165,13 @@ export async function revokeOperatorSessions(
       : 'only' in which
         ? sql`id = ${which.only}::uuid`
         : sql`id <> ${which.except}::uuid`;
-  // audit: admin.operator_session.revoke
   const result = await db.execute(sql`
     with revoked as (
       update operator_sessions set revoked_at = ${now.toISOString()}::timestamptz
       where operator_id = ${operatorId}::uuid and revoked_at is null and ${filter}
       returning id
-    )
+    ),
+    audit as (${auditInsertEach(event, sql`revoked`, { targetId: sql`revoked.id` })})
     select count(*)::int as n from revoked`);
   return Number(result.rows[0]?.n ?? 0);
 }
@@ -180,15 +183,16 @@ export async function replaceOperatorPassword(
   passwordHash: string,
   keepSessionId: string,
   now: Date,
+  event: AuditEvent,
 ): Promise<void> {
   const at = now.toISOString();
-  // audit: admin.operator.password_change
   await db.execute(sql`
     with updated as (
       update operators set password_hash = ${passwordHash}, updated_at = ${at}::timestamptz
       where id = ${operatorId}::uuid
       returning id
-    )
+    ),
+    audit as (${auditInsertEach(event, sql`updated`, { targetId: sql`updated.id` })})
     update operator_sessions set revoked_at = ${at}::timestamptz
     where operator_id in (select id from updated) and id <> ${keepSessionId}::uuid and revoked_at is null`);
 }
@@ -206,13 +210,14 @@ export async function replaceRecoveryCodes(
   operatorId: string,
   hashes: string[],
   now: Date,
+  event: AuditEvent,
 ): Promise<void> {
   const at = now.toISOString();
-  // audit: admin.operator.recovery_codes_regenerate
   await db.execute(sql`
     with cleared as (
       delete from operator_recovery_codes where operator_id = ${operatorId}::uuid
-    )
+    ),
+    audit as (${auditInsert(event)})
     insert into operator_recovery_codes (operator_id, code_hash, created_at)
     select ${operatorId}::uuid, h, ${at}::timestamptz from unnest(${hashArray(hashes)}) as h
     on conflict (operator_id, code_hash) do nothing`);
@@ -229,9 +234,9 @@ export async function recoverWithCode(
   codeHash: string,
   passwordHash: string,
   now: Date,
+  event: AuditEvent,
 ): Promise<boolean> {
   const at = now.toISOString();
-  // audit: admin.operator.recover
   const result = await db.execute(sql`
     with o as (
       select id from operators where email_normalized = ${emailNormalized} and disabled_at is null
@@ -252,6 +257,9 @@ export async function recoverWithCode(
     sessions as (
       update operator_sessions set revoked_at = ${at}::timestamptz
       where operator_id in (select operator_id from used) and revoked_at is null
+    ),
+    audit as (
+      ${auditInsertEach(event, sql`used`, { targetId: sql`used.operator_id`, actorId: sql`used.operator_id` })}
     )
     select count(*)::int as n from used`);
   return Number(result.rows[0]?.n ?? 0) > 0;
@@ -271,9 +279,9 @@ export interface NewOperator {
 export async function insertOperator(
   db: Database,
   operator: NewOperator,
+  event: AuditEvent,
 ): Promise<Operator | null> {
   const at = operator.now.toISOString();
-  // audit: admin.operator.create
   const result = await db.execute(sql`
     with o as (
       insert into operators (id, email, email_normalized, password_hash, role, created_at, updated_at)
@@ -285,7 +293,8 @@ export async function insertOperator(
     r as (
       insert into operator_recovery_codes (operator_id, code_hash, created_at)
       select o.id, h, ${at}::timestamptz from o, unnest(${hashArray(operator.recoveryCodeHashes)}) as h
-    )
+    ),
+    audit as (${auditInsertEach(event, sql`o`, { targetId: sql`o.id` })})
     select id from o`);
   if (result.rows[0] === undefined) return null;
   return { id: operator.id, email: operator.email, role: operator.role, createdAt: operator.now };
@@ -306,9 +315,9 @@ export async function insertFirstOwner(
   db: Database,
   codeHash: string,
   operator: Omit<NewOperator, 'role'>,
+  event: AuditEvent,
 ): Promise<{ created: boolean; ownerExists: boolean }> {
   const at = operator.now.toISOString();
-  // audit: admin.bootstrap.complete
   const result = await db.execute(sql`
     with consumed as (
       update bootstrap_codes set consumed_at = ${at}::timestamptz
@@ -327,7 +336,8 @@ export async function insertFirstOwner(
     r as (
       insert into operator_recovery_codes (operator_id, code_hash, created_at)
       select o.id, h, ${at}::timestamptz from o, unnest(${hashArray(operator.recoveryCodeHashes)}) as h
-    )
+    ),
+    audit as (${auditInsertEach(event, sql`o`, { targetId: sql`o.id`, actorId: sql`o.id` })})
     select (select count(*)::int from o) as created, exists (select 1 from operators) as owner_exists`);
   const row = result.rows[0];
   return {

@@ -1,7 +1,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../../app-env.ts';
+import { clientInfo } from '../../http/client.ts';
 import { readJSON } from '../../http/json.ts';
+import { adminActor, adminEvent } from '../admin/audit.ts';
 import { operatorOf, requireOperator, type AdminEnv } from '../admin/auth.ts';
 import { pathUUID } from '../admin/pagination.ts';
 import { completeBootstrap } from './bootstrap.ts';
@@ -99,19 +101,12 @@ export function operatorView(operator: Operator): z.infer<typeof operatorSchema>
   };
 }
 
-function clientInfo(c: { req: { header(name: string): string | undefined } }) {
-  return {
-    ip: c.req.header('CF-Connecting-IP') ?? null,
-    userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null,
-  };
-}
-
 /** Routes that work without credentials: bootstrap, sign-in, recovery. */
 export const operatorPublicRoutes = new Hono<AppEnv>();
 
 operatorPublicRoutes.post('/bootstrap', async (c) => {
   const input = await readJSON(c, bootstrapRequestSchema);
-  const { operator, recoveryCodes } = await completeBootstrap(c.var.deps, input);
+  const { operator, recoveryCodes } = await completeBootstrap(c.var.deps, input, clientInfo(c));
   c.header('Cache-Control', 'no-store');
   return c.json({ operator: operatorView(operator), recovery_codes: recoveryCodes }, 201);
 });
@@ -129,7 +124,7 @@ operatorPublicRoutes.post('/auth/login', async (c) => {
 
 operatorPublicRoutes.post('/recover', async (c) => {
   const input = await readJSON(c, recoverRequestSchema);
-  await recoverOperator(c.var.deps, input);
+  await recoverOperator(c.var.deps, input, clientInfo(c));
   return c.json({ status: 'password_reset' });
 });
 
@@ -149,6 +144,10 @@ operatorRoutes.post('/auth/logout', async (c) => {
     auth.operator.id,
     { only: auth.session.id },
     deps.clock.now(),
+    adminEvent(adminActor(c), 'admin.operator.logout', null, {
+      type: 'operator_session',
+      id: null,
+    }),
   );
   clearOperatorCookie(c, deps.config);
   return c.json({ status: 'signed_out' });
@@ -164,7 +163,7 @@ operatorRoutes.get('/me', (c) => {
 
 operatorRoutes.post('/me/password', async (c) => {
   const input = await readJSON(c, changePasswordRequestSchema);
-  await changeOperatorPassword(c.var.deps, operatorOf(c.var.admin), input);
+  await changeOperatorPassword(c.var.deps, operatorOf(c.var.admin), input, adminActor(c));
   return c.json({ status: 'password_changed' });
 });
 
@@ -174,6 +173,7 @@ operatorRoutes.post('/me/recovery-codes', async (c) => {
     c.var.deps,
     operatorOf(c.var.admin),
     input.current_password,
+    adminActor(c),
   );
   c.header('Cache-Control', 'no-store');
   return c.json({ recovery_codes: codes });
@@ -205,6 +205,10 @@ operatorRoutes.delete('/me/sessions/:id', async (c) => {
     auth.operator.id,
     { only: id },
     deps.clock.now(),
+    adminEvent(adminActor(c), 'admin.operator_session.revoked', null, {
+      type: 'operator_session',
+      id: null,
+    }),
   );
   if (revoked === 0) throw new AppError('not_found', 'no such session');
   if (id === auth.session.id) clearOperatorCookie(c, deps.config);
@@ -218,7 +222,7 @@ operatorRoutes.get('/operators', async (c) => {
 
 operatorRoutes.post('/operators', requireOperator({ role: 'owner' }), async (c) => {
   const input = await readJSON(c, createOperatorRequestSchema);
-  const { operator, recoveryCodes } = await createOperator(c.var.deps, input);
+  const { operator, recoveryCodes } = await createOperator(c.var.deps, input, adminActor(c));
   c.header('Cache-Control', 'no-store');
   return c.json({ operator: operatorView(operator), recovery_codes: recoveryCodes }, 201);
 });

@@ -4,6 +4,7 @@ import { encodeBase64url } from '../../lib/encoding.ts';
 import { hashToken } from '../../lib/keys.ts';
 import { newSalt } from '../accounts/password.ts';
 import { normalizeEmail } from '../accounts/service.ts';
+import { adminEvent, type AdminActor } from '../admin/audit.ts';
 import {
   RECOVERY_CODE_COUNT,
   RECOVERY_CODE_GROUPS,
@@ -77,16 +78,30 @@ export async function loginOperator(
   const token = encodeBase64url(deps.random.bytes(32));
   const expiresAt = new Date(now.getTime() + OPERATOR_SESSION_ABSOLUTE_SECONDS * 1000);
   const sessionId = crypto.randomUUID();
-  await insertOperatorSession(deps.db, {
-    id: sessionId,
-    operatorId: operator.id,
-    tokenHash: await hashToken(token),
-    ip: client.ip,
-    userAgent: client.userAgent,
-    now,
-    idleExpiresAt: new Date(now.getTime() + OPERATOR_SESSION_IDLE_SECONDS * 1000),
-    expiresAt,
-  });
+  await insertOperatorSession(
+    deps.db,
+    {
+      id: sessionId,
+      operatorId: operator.id,
+      tokenHash: await hashToken(token),
+      ip: client.ip,
+      userAgent: client.userAgent,
+      now,
+      idleExpiresAt: new Date(now.getTime() + OPERATOR_SESSION_IDLE_SECONDS * 1000),
+      expiresAt,
+    },
+    adminEvent(
+      {
+        actor: { type: 'operator', id: operator.id },
+        ip: client.ip,
+        userAgent: client.userAgent,
+        at: now,
+      },
+      'admin.operator.login',
+      null,
+      { type: 'operator_session', id: sessionId },
+    ),
+  );
   return { operator: withoutHash(operator), token, expiresAt, sessionId };
 }
 
@@ -94,12 +109,17 @@ export async function changeOperatorPassword(
   deps: Deps,
   auth: AuthenticatedOperator,
   input: { current_password: string; new_password: string },
+  by: AdminActor,
 ): Promise<void> {
   const verdict = await deps.passwords.verify(auth.operator.passwordHash, input.current_password);
   if (!verdict.ok) throw new AppError('invalid_credentials', 'the current password is wrong');
   checkOperatorPassword(input.new_password, auth.operator.email);
   const hash = await deps.passwords.hash(input.new_password, newSalt(deps.random));
-  await replaceOperatorPassword(deps.db, auth.operator.id, hash, auth.session.id, deps.clock.now());
+  const event = adminEvent(by, 'admin.operator.password_changed', null, {
+    type: 'operator',
+    id: auth.operator.id,
+  });
+  await replaceOperatorPassword(deps.db, auth.operator.id, hash, auth.session.id, by.at, event);
 }
 
 /** New recovery codes replace all earlier ones; the current password is required. */
@@ -107,11 +127,16 @@ export async function regenerateRecoveryCodes(
   deps: Deps,
   auth: AuthenticatedOperator,
   currentPassword: string,
+  by: AdminActor,
 ): Promise<string[]> {
   const verdict = await deps.passwords.verify(auth.operator.passwordHash, currentPassword);
   if (!verdict.ok) throw new AppError('invalid_credentials', 'the current password is wrong');
   const { codes, hashes } = await newRecoveryCodes(deps);
-  await replaceRecoveryCodes(deps.db, auth.operator.id, hashes, deps.clock.now());
+  const event = adminEvent(by, 'admin.operator.recovery_codes_regenerated', null, {
+    type: 'operator',
+    id: auth.operator.id,
+  });
+  await replaceRecoveryCodes(deps.db, auth.operator.id, hashes, by.at, event);
   return codes;
 }
 
@@ -122,35 +147,56 @@ export async function regenerateRecoveryCodes(
 export async function recoverOperator(
   deps: Deps,
   input: { email: string; recovery_code: string; new_password: string },
+  client: ClientInfo,
 ): Promise<void> {
   checkOperatorPassword(input.new_password, input.email.trim());
   const hash = await deps.passwords.hash(input.new_password, newSalt(deps.random));
+  const now = deps.clock.now();
+  // The actor (the operator the code belongs to) is filled in by the statement.
+  const event = adminEvent(
+    { actor: { type: 'operator', id: null }, ip: client.ip, userAgent: client.userAgent, at: now },
+    'security.recovery_code.used',
+    null,
+    { type: 'operator', id: null },
+    { sessions_revoked: 'all', remaining_codes_invalidated: true },
+  );
   const codeHash = isCodeShaped(input.recovery_code, RECOVERY_CODE_GROUPS)
     ? await hashToken(normalizeCode(input.recovery_code))
     : '';
   const recovered =
     codeHash !== '' &&
-    (await recoverWithCode(deps.db, normalizeEmail(input.email), codeHash, hash, deps.clock.now()));
+    (await recoverWithCode(deps.db, normalizeEmail(input.email), codeHash, hash, now, event));
   if (!recovered) throw new AppError('invalid_credentials', 'the email or recovery code is wrong');
 }
 
 export async function createOperator(
   deps: Deps,
   input: { email: string; password: string; role: OperatorRole },
+  by: AdminActor,
 ): Promise<{ operator: Operator; recoveryCodes: string[] }> {
   const email = input.email.trim();
   checkOperatorPassword(input.password, email);
   const passwordHash = await deps.passwords.hash(input.password, newSalt(deps.random));
   const { codes, hashes } = await newRecoveryCodes(deps);
-  const operator = await insertOperator(deps.db, {
-    id: crypto.randomUUID(),
-    email,
-    emailNormalized: normalizeEmail(email),
-    passwordHash,
-    role: input.role,
-    recoveryCodeHashes: hashes,
-    now: deps.clock.now(),
-  });
+  const operator = await insertOperator(
+    deps.db,
+    {
+      id: crypto.randomUUID(),
+      email,
+      emailNormalized: normalizeEmail(email),
+      passwordHash,
+      role: input.role,
+      recoveryCodeHashes: hashes,
+      now: by.at,
+    },
+    adminEvent(
+      by,
+      'admin.operator.created',
+      null,
+      { type: 'operator', id: null },
+      { role: input.role },
+    ),
+  );
   if (operator === null) throw new AppError('email_taken', 'an operator with this email exists');
   return { operator, recoveryCodes: codes };
 }

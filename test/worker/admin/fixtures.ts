@@ -40,11 +40,15 @@ export interface TestOperator {
 /** An operator in the shared database, signed in: `jar` carries the session cookie. */
 export async function makeOperator(role: OperatorRole = 'owner'): Promise<TestOperator> {
   const email = uniqueOperatorEmail();
-  const { operator, recoveryCodes } = await createOperator(testDeps(), {
-    email,
-    password: OPERATOR_PASSWORD,
-    role,
-  });
+  const { operator, recoveryCodes } = await createOperator(
+    testDeps(),
+    {
+      email,
+      password: OPERATOR_PASSWORD,
+      role,
+    },
+    { actor: { type: 'system' }, ip: null, userAgent: null, at: new Date() },
+  );
   const jar = await signInOperator(email, OPERATOR_PASSWORD);
   return { id: operator.id, email, password: OPERATOR_PASSWORD, recoveryCodes, jar };
 }
