@@ -24,6 +24,7 @@ export default defineConfig({
                 DEV_NEON_WS_PROXY: inject('neonWSProxy'),
                 TEST_NEON_CONTROL_URL: inject('neonControlURL'),
                 TEST_SCRATCH_DATABASE_URL: inject('scratchDatabaseURL'),
+                TEST_BOOTSTRAP_DATABASE_URL: inject('bootstrapDatabaseURL'),
                 DEFAULT_TENANT: '',
                 LOG_LEVEL: 'info',
               },

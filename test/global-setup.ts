@@ -11,6 +11,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     databaseURL: string;
     scratchDatabaseURL: string;
+    bootstrapDatabaseURL: string;
     neonHTTPEndpoint: string;
     neonWSProxy: string;
     neonControlURL: string;
@@ -27,9 +28,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // A second database that tests may break (schema mismatch) without touching the shared one.
   const scratch = await server.createDatabase('gatehouse_scratch');
   await applyMigrations(main);
+  // Migrated, but with no operator: the admin bootstrap tests own its global "no owner yet" state.
+  const bootstrap = await server.createDatabase('gatehouse_bootstrap');
+  await applyMigrations(bootstrap);
   const databases = new Map<string, PostgresTarget>([
     ['gatehouse_test', main],
     ['gatehouse_scratch', scratch],
+    ['gatehouse_bootstrap', bootstrap],
   ]);
   const neon = await startNeonEndpoint({ databases });
   // GATEHOUSE_TEST_REDIS=emulated forces the emulation where redis-server is installed.
@@ -39,6 +44,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   project.provide('databaseURL', 'postgres://gatehouse@db.gatehouse.test/gatehouse_test');
   project.provide('scratchDatabaseURL', 'postgres://gatehouse@db.gatehouse.test/gatehouse_scratch');
+  project.provide('bootstrapDatabaseURL', 'postgres://gatehouse@db.gatehouse.test/gatehouse_bootstrap');
   project.provide('neonHTTPEndpoint', neon.httpURL);
   project.provide('neonWSProxy', neon.wsProxy);
   project.provide('neonControlURL', `http://127.0.0.1:${neon.port}`);
