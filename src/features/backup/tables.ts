@@ -4,8 +4,8 @@
 // the database but not here, so a new table cannot be left out of backups silently.
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { encodeBase64url, encodeHex, utf8 } from '../../lib/encoding.ts';
-import { KEY_PURPOSE, deriveAESKey, open, seal } from '../../lib/keys.ts';
+import { decodeBase64, encodeBase64url, encodeHex, utf8 } from '../../lib/encoding.ts';
+import { KEY_PURPOSE, deriveAESKey, open, seal, type KeyPurpose } from '../../lib/keys.ts';
 import type { JsonValue } from './records.ts';
 
 export type Row = { [column: string]: JsonValue };
@@ -134,6 +134,48 @@ export const TABLES: readonly TableSpec[] = [
     copy: 'keep',
   },
   {
+    name: 'mfa_totp',
+    key: ['user_id'],
+    tenantColumn: 'tenant_id',
+    ids: ['user_id', 'tenant_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'mfa_recovery_codes',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'user_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'mfa_tokens',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'user_id'],
+    copy: 'skip',
+  },
+  {
+    name: 'mfa_lockouts',
+    key: ['user_id'],
+    tenantColumn: 'tenant_id',
+    ids: ['user_id', 'tenant_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'passkeys',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'user_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'webauthn_challenges',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'user_id'],
+    copy: 'skip',
+  },
+  {
     name: 'api_keys',
     key: ['id'],
     tenantColumn: 'tenant_id',
@@ -182,28 +224,60 @@ export interface SecretCodec {
   importRow(table: string, row: Row): Promise<Row>;
 }
 
-function signingKeyContext(tenantId: string, kid: string): string {
-  return `signing-key:${tenantId}:${kid}`;
-}
+/**
+ * Columns sealed with `seal()` under a key derived from SECRET_KEY, with the context each is bound
+ * to. In the archive they hold the plaintext: text as is, binary as base64url.
+ */
+const SEALED: Readonly<
+  Record<
+    string,
+    { column: string; purpose: KeyPurpose; binary: boolean; context(row: Row): string }
+  >
+> = {
+  signing_keys: {
+    column: 'private_key',
+    purpose: KEY_PURPOSE.signingKeyEncryption,
+    binary: false,
+    context: (row) => `signing-key:${String(row.tenant_id)}:${String(row.kid)}`,
+  },
+  mfa_totp: {
+    column: 'secret_sealed',
+    purpose: KEY_PURPOSE.secretEncryption,
+    binary: true,
+    context: (row) => `mfa-totp:${String(row.tenant_id)}:${String(row.user_id)}`,
+  },
+};
 
 /** The codec for one deployment's SECRET_KEY. */
 export function createSecretCodec(secretKey: Uint8Array): SecretCodec {
-  let wrapKey: Promise<CryptoKey> | undefined;
-  const key = (): Promise<CryptoKey> =>
-    (wrapKey ??= deriveAESKey(secretKey, KEY_PURPOSE.signingKeyEncryption));
+  const keys = new Map<KeyPurpose, Promise<CryptoKey>>();
+  const key = (purpose: KeyPurpose): Promise<CryptoKey> => {
+    let found = keys.get(purpose);
+    if (found === undefined) keys.set(purpose, (found = deriveAESKey(secretKey, purpose)));
+    return found;
+  };
   return {
     async exportRow(table, row) {
-      if (table !== 'signing_keys') return row;
-      const context = signingKeyContext(String(row.tenant_id), String(row.kid));
-      const pkcs8 = await open(await key(), String(row.private_key), context);
-      return { ...row, private_key: utf8.decode(pkcs8) };
-    },
-    async importRow(table, row) {
-      if (table !== 'signing_keys') return row;
-      const context = signingKeyContext(String(row.tenant_id), String(row.kid));
+      const sealed = SEALED[table];
+      if (sealed === undefined) return row;
+      const plaintext = await open(
+        await key(sealed.purpose),
+        String(row[sealed.column]),
+        sealed.context(row),
+      );
       return {
         ...row,
-        private_key: await seal(await key(), utf8.encode(String(row.private_key)), context),
+        [sealed.column]: sealed.binary ? encodeBase64url(plaintext) : utf8.decode(plaintext),
+      };
+    },
+    async importRow(table, row) {
+      const sealed = SEALED[table];
+      if (sealed === undefined) return row;
+      const value = String(row[sealed.column]);
+      const plaintext = sealed.binary ? decodeBase64(value) : utf8.encode(value);
+      return {
+        ...row,
+        [sealed.column]: await seal(await key(sealed.purpose), plaintext, sealed.context(row)),
       };
     },
   };
