@@ -9,6 +9,8 @@ import { accountRoutes } from './features/accounts/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
 import { docsRoutes } from './features/docs/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
+import { mfaRoutes } from './features/mfa/routes.ts';
+import { passkeyRoutes } from './features/passkeys/routes.ts';
 import { allRouteDocs } from './route-docs.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import { tenantCORS, tenantScope } from './features/tenants/middleware.ts';
@@ -95,11 +97,13 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const tenantAPI = new Hono<AppEnv>();
   tenantAPI.use(tenantScope, tenantCORS);
   // Credential endpoints answer no sooner than the tenant's floor; later ones add theirs here.
-  for (const path of ['/v1/auth/login', '/v1/auth/register'])
+  for (const path of ['/v1/auth/login', '/v1/auth/register', '/v1/auth/mfa/challenge'])
     tenantAPI.use(path, credentialTimingFloor);
   tenantAPI.route('/', accountRoutes);
   tenantAPI.route('/', sessionRoutes);
   tenantAPI.route('/', tokenRoutes);
+  tenantAPI.route('/', mfaRoutes);
+  tenantAPI.route('/', passkeyRoutes);
   app.route('/', tenantAPI);
 
   app.notFound((c) =>

@@ -339,8 +339,8 @@ export async function loadFactorState(
   };
 }
 
-/** Recovery codes for a user who has none left unused: the insert of a first factor's statement. */
-function firstRecoveryCodes(
+/** Recovery codes for a user who has none left unused: the insert of a first factor's statement (returns id). */
+export function firstRecoveryCodes(
   tenantId: string,
   userId: string,
   hashes: string[],

@@ -1,4 +1,13 @@
-import { bigint, boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  index,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { users } from '../accounts/schema.ts';
 import { tenants } from '../tenants/schema.ts';
 
@@ -49,5 +58,7 @@ export const webauthnChallenges = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
   },
-  (table) => [uniqueIndex('webauthn_challenges_tenant_challenge_key').on(table.tenantId, table.challenge)],
+  (table) => [
+    uniqueIndex('webauthn_challenges_tenant_challenge_key').on(table.tenantId, table.challenge),
+  ],
 );
