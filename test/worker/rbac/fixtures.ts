@@ -48,7 +48,7 @@ export async function auditEvents(
   type: string,
 ): Promise<Record<string, unknown>[]> {
   const result = await testDB().execute(sql`
-    select type, actor_type, actor_id, target_type, target_id, details from audit_events
+    select type, actor_type, actor_id, target_type, target_id, ip, details from audit_events
     where tenant_id = ${tenantId}::uuid and type = ${type} order by created_at, id`);
   return result.rows;
 }
