@@ -1,6 +1,7 @@
 import { createDatabase, type Database } from './db/client.ts';
 import type { Config, Env } from './env.ts';
 import type { Logger } from './log.ts';
+import { pbkdf2SHA256, type Pbkdf2SHA256 } from './lib/pbkdf2.ts';
 import { createPasswordHasher, type PasswordHasher } from './features/accounts/password.ts';
 import {
   createUpstashRateLimiter,
@@ -27,6 +28,8 @@ export interface Deps {
   /** Counters shared by every isolate (Upstash Redis). */
   rateLimiter: RateLimiter;
   blobs: R2Bucket | null;
+  /** The bkp1 passphrase KDF (PBKDF2, 600,000 iterations): tests pass a memoising one. */
+  archiveKDF: Pbkdf2SHA256;
   waitUntil(promise: Promise<unknown>): void;
 }
 
@@ -56,6 +59,7 @@ export function createDeps(input: DepsInput): Deps {
         ? unconfiguredRateLimiter
         : createUpstashRateLimiter(input.config.redis),
     blobs: input.env.BACKUPS ?? null,
+    archiveKDF: pbkdf2SHA256,
     waitUntil: input.waitUntil,
   };
 }
