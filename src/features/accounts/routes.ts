@@ -41,6 +41,7 @@ accountRoutes.post('/v1/auth/login', async (c) => {
   const input = await readJSON(c, loginBody);
   const { deps, tenantScope } = c.var;
   const signedIn = await login(deps, tenantScope, input, clientInfo(c));
+  if ('mfa_required' in signedIn) return c.json(signedIn);
   writeSessionCookie(c, deps.config, tenantScope.ref, signedIn.tenant, signedIn.token, signedIn.expiresAt);
   return c.json({ user: signedIn.user, session: signedIn.session });
 });

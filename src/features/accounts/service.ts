@@ -7,11 +7,15 @@ import { recordLoginFailure } from '../lockout/repo.ts';
 import { isAccountLocked } from '../lockout/service.ts';
 import { enforceRateLimits } from '../ratelimit/enforce.ts';
 import { LOGIN_PER_ACCOUNT, LOGIN_PER_IP, REGISTER_PER_IP } from '../ratelimit/policies.ts';
+import {
+  insertLoginSessionOrMfaToken,
+  prepareMfaToken,
+  type SecondFactorRequired,
+} from '../mfa/login-gate.ts';
 import { checkPasswordPolicy, newSalt } from './password.ts';
 import {
   findLoginCandidate,
   insertAccount,
-  insertLoginSession,
   listMemberships,
   replacePassword,
   switchOrganization,
@@ -118,7 +122,7 @@ export async function login(
   scope: TenantScope,
   input: { email: string; password: string },
   client: ClientInfo,
-): Promise<SignedIn> {
+): Promise<SignedIn | SecondFactorRequired> {
   const email = normalizeEmail(input.email);
   const candidate = await findLoginCandidate(deps.db, scope, email);
   if (candidate === null) throw new AppError('unknown_tenant', 'no such tenant');
@@ -160,11 +164,16 @@ export async function login(
     ? await deps.passwords.hash(input.password, newSalt(deps.random))
     : null;
   const started = await startSession(deps, tenant, user.id, client);
-  const { activeOrganizationId, role } = await insertLoginSession(
+  // A user with a second factor (or whom the tenant's MFA policy requires to enrol one) gets an
+  // MFA token instead of a session, decided inside the same statement (src/features/mfa/login-gate.ts).
+  const outcome = await insertLoginSessionOrMfaToken(
     deps.db,
     started.record,
     upgraded,
+    await prepareMfaToken(deps),
   );
+  if (outcome.kind === 'mfa') return outcome.answer;
+  const { activeOrganizationId, role } = outcome;
   return {
     tenant,
     token: started.token,

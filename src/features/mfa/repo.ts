@@ -6,44 +6,9 @@ import { timestamp } from '../sessions/repo.ts';
 import type { ClientInfo } from '../sessions/service.ts';
 import type { Tenant, TenantScope } from '../tenants/context.ts';
 import { TENANT_COLUMNS, scopeTenant, tenantMatch } from '../tenants/repo.ts';
-import {
-  isTrue,
-  jsonStrings,
-  optionalDate,
-  roleNamesSQL,
-  sessionInsertWhen,
-  sessionRoleSQL,
-} from './sql.ts';
+import { isTrue, optionalDate, sessionInsertWhen, sessionRoleSQL } from './sql.ts';
 
 export type MfaTokenPurpose = 'challenge' | 'enroll';
-
-/** What a login needs to decide whether a second factor is due. One round trip. */
-export interface SecondFactorFacts {
-  settings: unknown;
-  hasTOTP: boolean;
-  passkeys: number;
-  roles: string[];
-}
-
-export async function loadSecondFactorFacts(
-  db: Database,
-  tenantId: string,
-  userId: string,
-): Promise<SecondFactorFacts> {
-  const result = await db.execute(sql`
-    select t.settings,
-      exists (select 1 from mfa_totp x where x.user_id = ${userId}::uuid and x.confirmed_at is not null) as has_totp,
-      (select count(*)::int from passkeys p where p.user_id = ${userId}::uuid) as passkeys,
-      ${roleNamesSQL(sql`${userId}::uuid`)} as roles
-    from tenants t where t.id = ${tenantId}::uuid`);
-  const row = result.rows[0] ?? {};
-  return {
-    settings: row.settings,
-    hasTOTP: isTrue(row.has_totp),
-    passkeys: Number(row.passkeys ?? 0),
-    roles: jsonStrings(row.roles),
-  };
-}
 
 export interface NewMfaToken {
   id: string;
@@ -53,13 +18,6 @@ export interface NewMfaToken {
   purpose: MfaTokenPurpose;
   now: Date;
   expiresAt: Date;
-}
-
-export async function insertMfaToken(db: Database, token: NewMfaToken): Promise<void> {
-  await db.execute(sql`
-    insert into mfa_tokens (id, tenant_id, user_id, token_hash, purpose, expires_at, created_at)
-    values (${token.id}::uuid, ${token.tenantId}::uuid, ${token.userId}::uuid, ${token.tokenHash}, ${token.purpose},
-      ${token.expiresAt.toISOString()}::timestamptz, ${token.now.toISOString()}::timestamptz)`);
 }
 
 export interface TOTPRow {
