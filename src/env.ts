@@ -23,6 +23,11 @@ export interface Env {
   /** Development-only switches: any of them set refuses service in production. */
   DEV_NEON_HTTP_ENDPOINT?: string;
   DEV_NEON_WS_PROXY?: string;
+  /** Secret: passphrase of the scheduled backups (at least 16 characters). */
+  BACKUP_PASSPHRASE?: string;
+  /** Scheduled backups kept: the newest of each of the last N days, and of the last M weeks. */
+  BACKUP_KEEP_DAILY?: string;
+  BACKUP_KEEP_WEEKLY?: string;
   BACKUPS?: R2Bucket;
   BACKUP_QUEUE?: Queue<unknown>;
 }
@@ -35,6 +40,12 @@ export const EXAMPLE_SECRET_KEY = 'Z2F0ZWhvdXNlLWV4YW1wbGUta2V5LWRvLW5vdC11c2Uta
 
 /** 256 bits: the HKDF input must carry at least the strength of the AES-256 keys derived from it. */
 export const MIN_SECRET_KEY_BYTES = 32;
+
+/** bkp1's minimum (docs/backup-format.md). */
+export const MIN_BACKUP_PASSPHRASE_LENGTH = 16;
+/** A week of dailies and a month of weeklies: 11 archives per tenant at most. */
+export const DEFAULT_BACKUP_KEEP_DAILY = 7;
+export const DEFAULT_BACKUP_KEEP_WEEKLY = 4;
 
 export const DEV_ONLY_SETTINGS = ['DEV_NEON_HTTP_ENDPOINT', 'DEV_NEON_WS_PROXY'] as const;
 
@@ -57,6 +68,7 @@ export interface Config {
   /** WebAuthn defaults for tenants that set none (src/features/passkeys/relying-party.ts). */
   webauthn: { rpID: string; rpOrigin: string };
   dev: { neonHTTPEndpoint: string | null; neonWSProxy: string | null };
+  backups: { passphrase: string | null; keepDaily: number; keepWeekly: number };
 }
 
 export interface ConfigProblem {
@@ -114,6 +126,19 @@ const schema = z.object({
       .optional(),
   ),
   RP_ORIGIN: optionalText,
+  BACKUP_PASSPHRASE: optionalText,
+  BACKUP_KEEP_DAILY: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[0-9]{1,3}$/, 'must be a number of backups')
+      .optional(),
+  ),
+  BACKUP_KEEP_WEEKLY: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[0-9]{1,3}$/, 'must be a number of backups')
+      .optional(),
+  ),
   DEV_NEON_HTTP_ENDPOINT: optionalText,
   DEV_NEON_WS_PROXY: optionalText,
 });
@@ -200,6 +225,22 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
     if (isOrigin(rpOrigin) && new URL(rpOrigin).protocol !== 'https:') {
       problems.push({ setting: 'RP_ORIGIN', message: 'must be https:// in production' });
     }
+    // Scheduled backups (the queue is bound) are encrypted under this passphrase: without one, or
+    // with one a guess could reach, every archive in the bucket is worthless or exposed.
+    if (raw.BACKUP_PASSPHRASE === undefined && env.BACKUP_QUEUE !== undefined) {
+      problems.push({
+        setting: 'BACKUP_PASSPHRASE',
+        message: 'is required in production when backups are scheduled (BACKUP_QUEUE is bound)',
+      });
+    } else if (
+      raw.BACKUP_PASSPHRASE !== undefined &&
+      [...raw.BACKUP_PASSPHRASE.normalize('NFC')].length < MIN_BACKUP_PASSPHRASE_LENGTH
+    ) {
+      problems.push({
+        setting: 'BACKUP_PASSPHRASE',
+        message: `must have at least ${MIN_BACKUP_PASSPHRASE_LENGTH} characters`,
+      });
+    }
     for (const name of DEV_ONLY_SETTINGS) {
       if (raw[name] !== undefined) {
         problems.push({ setting: name, message: 'is a development-only switch' });
@@ -240,6 +281,11 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
       dev: {
         neonHTTPEndpoint: raw.DEV_NEON_HTTP_ENDPOINT ?? null,
         neonWSProxy: raw.DEV_NEON_WS_PROXY ?? null,
+      },
+      backups: {
+        passphrase: raw.BACKUP_PASSPHRASE ?? null,
+        keepDaily: Number(raw.BACKUP_KEEP_DAILY ?? DEFAULT_BACKUP_KEEP_DAILY),
+        keepWeekly: Number(raw.BACKUP_KEEP_WEEKLY ?? DEFAULT_BACKUP_KEEP_WEEKLY),
       },
     },
   };
