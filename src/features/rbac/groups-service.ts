@@ -11,17 +11,19 @@ import {
 import {
   changeGroupMember,
   changeGroupRole,
+  listGroupMembers,
+  listGroupRoles,
+  listUserGroups,
+  type Member,
+} from './group-links-repo.ts';
+import {
   deleteGroup as deleteGroupRow,
   findGroup,
   insertGroup,
-  listGroupMembers,
-  listGroupRoles,
   listGroups as listGroupRows,
-  listUserGroups,
   updateGroup as updateGroupRow,
   type Group,
   type GroupWrite,
-  type Member,
 } from './groups-repo.ts';
 import type { Role } from './roles-repo.ts';
 import type { Listing, Page, TenantTarget } from './sql.ts';

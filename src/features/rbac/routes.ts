@@ -1,10 +1,14 @@
 import { Hono } from 'hono';
 import type { RouteDoc } from '../../http/openapi.ts';
 import type { AdminEnv } from '../admin/auth.ts';
-import { attributeDocs, attributeRoutes } from './attributes-routes.ts';
-import { groupDocs, groupRoutes } from './groups-routes.ts';
-import { organizationDocs, organizationRoutes } from './organizations-routes.ts';
-import { roleDocs, roleRoutes } from './roles-routes.ts';
+import { attributeDocs } from './attributes-docs.ts';
+import { attributeRoutes } from './attributes-routes.ts';
+import { groupDocs } from './groups-docs.ts';
+import { groupRoutes } from './groups-routes.ts';
+import { organizationDocs } from './organizations-docs.ts';
+import { organizationRoutes } from './organizations-routes.ts';
+import { roleDocs } from './roles-docs.ts';
+import { roleRoutes } from './roles-routes.ts';
 
 /**
  * Roles, groups, user attributes, claim mappers and organizations of a tenant, under
