@@ -2,7 +2,14 @@
 // through @oslojs/otp's generic HOTP and TOTP, then our 6-digit wrapper and its ±1 step window.
 import { generateHOTP, generateTOTP } from '@oslojs/otp';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { decodeTOTPSecret, encodeTOTPSecret, matchTOTP, timeStep, totpCode, totpProvisioning } from '../../../src/features/mfa/totp.ts';
+import {
+  decodeTOTPSecret,
+  encodeTOTPSecret,
+  matchTOTP,
+  timeStep,
+  totpCode,
+  totpProvisioning,
+} from '../../../src/features/mfa/totp.ts';
 import { utf8 } from '../../../src/lib/encoding.ts';
 
 const KEY = utf8.encode('12345678901234567890');
@@ -32,9 +39,12 @@ describe('RFC 6238 Appendix B (SHA-1)', () => {
     expect(generateTOTP(KEY, 30, 8)).toBe(expected);
   });
 
-  it.each(VECTORS)('the 6-digit wrapper at T=%i gives the last six digits of %s', (seconds, expected) => {
-    expect(totpCode(KEY, timeStep(new Date(seconds * 1000)))).toBe(expected.slice(2));
-  });
+  it.each(VECTORS)(
+    'the 6-digit wrapper at T=%i gives the last six digits of %s',
+    (seconds, expected) => {
+      expect(totpCode(KEY, timeStep(new Date(seconds * 1000)))).toBe(expected.slice(2));
+    },
+  );
 });
 
 describe('matchTOTP', () => {
