@@ -4,6 +4,7 @@ import { AppError } from '../../errors.ts';
 import { apiKeyRoutes } from '../apikeys/routes.ts';
 import { operatorPublicRoutes, operatorRoutes } from '../operators/routes.ts';
 import { adminAuth, tenantAccess, type AdminEnv } from './auth.ts';
+import { backupRoutes } from '../backup/routes.ts';
 import { tenantRoutes } from './tenants-routes.ts';
 import { userRoutes } from './users-routes.ts';
 import { rbacRoutes } from '../rbac/routes.ts';
@@ -22,6 +23,8 @@ authenticated.use('/tenants/:slug', tenantAccess);
 authenticated.use('/tenants/:slug/*', tenantAccess);
 authenticated.route('/', operatorRoutes);
 authenticated.route('/', apiKeyRoutes);
+// Before tenantRoutes: POST /tenants/import must not be taken for a tenant slug.
+authenticated.route('/', backupRoutes);
 authenticated.route('/', tenantRoutes);
 authenticated.route('/', userRoutes);
 authenticated.route('/', rbacRoutes);
