@@ -55,8 +55,14 @@ export function createPasswordHasher(secretKey: Uint8Array): PasswordHasher {
     pepperKey ??= deriveHMACKey(secretKey, KEY_PURPOSE.passwordPepper);
     return new Uint8Array(await crypto.subtle.sign('HMAC', await pepperKey, text as BufferSource));
   };
-  const derive = async (input: Uint8Array, salt: Uint8Array, iterations: number): Promise<Uint8Array> => {
-    const key = await crypto.subtle.importKey('raw', input as BufferSource, 'PBKDF2', false, ['deriveBits']);
+  const derive = async (
+    input: Uint8Array,
+    salt: Uint8Array,
+    iterations: number,
+  ): Promise<Uint8Array> => {
+    const key = await crypto.subtle.importKey('raw', input as BufferSource, 'PBKDF2', false, [
+      'deriveBits',
+    ]);
     const bits = await crypto.subtle.deriveBits(
       { name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations },
       key,
@@ -74,7 +80,11 @@ export function createPasswordHasher(secretKey: Uint8Array): PasswordHasher {
     },
     async verify(stored, password) {
       const parsed = parseHash(stored ?? dummy) ?? parseHash(dummy)!;
-      const derived = await derive(await pepper(password, parsed.pepper), parsed.salt, parsed.iterations);
+      const derived = await derive(
+        await pepper(password, parsed.pepper),
+        parsed.salt,
+        parsed.iterations,
+      );
       const ok = stored !== null && timingSafeEqual(derived, parsed.hash);
       return {
         ok,
@@ -102,9 +112,11 @@ export function checkPasswordPolicy(
   const fail = (code: ErrorCode, description: string): never => {
     throw new AppError(code, description, { extra: { rule: code.replace(/^password_/, '') } });
   };
-  if (length < policy.minLength) fail('password_too_short', `at least ${policy.minLength} characters`);
+  if (length < policy.minLength)
+    fail('password_too_short', `at least ${policy.minLength} characters`);
   if (length > MAX_LENGTH) fail('password_too_long', `at most ${MAX_LENGTH} characters`);
-  if (COMMON.has(normalized.toLowerCase())) fail('password_too_common', 'this password is too common');
+  if (COMMON.has(normalized.toLowerCase()))
+    fail('password_too_common', 'this password is too common');
   const classes = policy.requireClasses;
   if (classes.includes('lowercase') && !/\p{Ll}/u.test(normalized)) {
     fail('password_missing_lowercase', 'needs a lower-case letter');
@@ -112,12 +124,17 @@ export function checkPasswordPolicy(
   if (classes.includes('uppercase') && !/\p{Lu}/u.test(normalized)) {
     fail('password_missing_uppercase', 'needs an upper-case letter');
   }
-  if (classes.includes('digit') && !/\p{Nd}/u.test(normalized)) fail('password_missing_digit', 'needs a digit');
+  if (classes.includes('digit') && !/\p{Nd}/u.test(normalized))
+    fail('password_missing_digit', 'needs a digit');
   if (classes.includes('symbol') && !/[^\p{L}\p{Nd}]/u.test(normalized)) {
     fail('password_missing_symbol', 'needs a symbol');
   }
   const local = email.split('@')[0]?.toLowerCase() ?? '';
-  if (policy.rejectEmailLocalPart && local.length >= 3 && normalized.toLowerCase().includes(local)) {
+  if (
+    policy.rejectEmailLocalPart &&
+    local.length >= 3 &&
+    normalized.toLowerCase().includes(local)
+  ) {
     fail('password_contains_email', 'must not contain the email address');
   }
 }

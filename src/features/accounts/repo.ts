@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
+import { auditInsert, auditInsertEach } from '../audit/events.ts';
 import type { Tenant, TenantScope } from '../tenants/context.ts';
 import { TENANT_COLUMNS, scopeTenant, tenantMatch } from '../tenants/repo.ts';
 import {
@@ -104,6 +105,21 @@ export async function insertAccount(
       insert into ${SESSION_INSERT_COLUMNS}
       ${sessionInsertValues(account.session, sql`u.id`, sql`(select id from o)`)} from u
       returning id
+    ),
+    audit as (
+      ${auditInsert(
+        {
+          tenantId,
+          type: 'security.user.registered',
+          actor: { type: 'user', id: account.userId },
+          target: { type: 'user', id: account.userId },
+          ip: account.session.ip,
+          userAgent: account.session.userAgent,
+          details: { organization_id: org?.id ?? null, session_id: account.session.id },
+          at: account.session.now,
+        },
+        { when: sql`exists (select 1 from u)` },
+      )}
     )
     select u.created_at from u, s`);
   const row = result.rows[0];
@@ -154,7 +170,15 @@ export async function replacePassword(
   passwordHash: string,
   keepSessionId: string,
   now: Date,
+  client: { ip: string | null; userAgent: string | null },
 ): Promise<void> {
+  const event = {
+    tenantId,
+    actor: { type: 'user' as const, id: userId },
+    ip: client.ip,
+    userAgent: client.userAgent,
+    at: now,
+  };
   const at = now.toISOString();
   await db.execute(sql`
     with updated as (
@@ -170,6 +194,24 @@ export async function replacePassword(
     tokens as (
       update refresh_tokens r set revoked_at = ${at}::timestamptz
       where r.session_id in (select id from revoked) and r.revoked_at is null
+    ),
+    changed_event as (
+      ${auditInsert(
+        { ...event, type: 'security.password.changed', target: { type: 'user', id: userId } },
+        { when: sql`exists (select 1 from updated)` },
+      )}
+    ),
+    revoked_events as (
+      ${auditInsertEach(
+        {
+          ...event,
+          type: 'security.session.revoked',
+          target: { type: 'session', id: null },
+          details: { reason: 'password_changed' },
+        },
+        sql`revoked`,
+        { targetId: sql`revoked.id` },
+      )}
     )
     select count(*) from revoked`);
 }

@@ -5,7 +5,13 @@ import { clientInfo } from '../../http/client.ts';
 import { readJSON } from '../../http/json.ts';
 import { writeSessionCookie } from '../sessions/cookie.ts';
 import { requireSession } from '../sessions/routes.ts';
-import { changePassword, login, organizations, register, switchActiveOrganization } from './service.ts';
+import {
+  changePassword,
+  login,
+  organizations,
+  register,
+  switchActiveOrganization,
+} from './service.ts';
 
 // The schemas double as the API contract (the OpenAPI document is generated from them).
 export const registerBody = z.object({
@@ -33,7 +39,14 @@ accountRoutes.post('/v1/auth/register', async (c) => {
   const input = await readJSON(c, registerBody);
   const { deps, tenantScope } = c.var;
   const signedIn = await register(deps, tenantScope, input, clientInfo(c));
-  writeSessionCookie(c, deps.config, tenantScope.ref, signedIn.tenant, signedIn.token, signedIn.expiresAt);
+  writeSessionCookie(
+    c,
+    deps.config,
+    tenantScope.ref,
+    signedIn.tenant,
+    signedIn.token,
+    signedIn.expiresAt,
+  );
   return c.json({ user: signedIn.user, session: signedIn.session }, 201);
 });
 
@@ -42,13 +55,20 @@ accountRoutes.post('/v1/auth/login', async (c) => {
   const { deps, tenantScope } = c.var;
   const signedIn = await login(deps, tenantScope, input, clientInfo(c));
   if ('mfa_required' in signedIn) return c.json(signedIn);
-  writeSessionCookie(c, deps.config, tenantScope.ref, signedIn.tenant, signedIn.token, signedIn.expiresAt);
+  writeSessionCookie(
+    c,
+    deps.config,
+    tenantScope.ref,
+    signedIn.tenant,
+    signedIn.token,
+    signedIn.expiresAt,
+  );
   return c.json({ user: signedIn.user, session: signedIn.session });
 });
 
 accountRoutes.post('/v1/auth/password/change', requireSession({ write: true }), async (c) => {
   const input = await readJSON(c, passwordChangeBody);
-  await changePassword(c.var.deps, c.var.auth, input);
+  await changePassword(c.var.deps, c.var.auth, input, clientInfo(c));
   return c.json({ status: 'changed', other_sessions_revoked: true });
 });
 

@@ -3,7 +3,8 @@ import { AppError } from '../../errors.ts';
 import { startSession, type Authenticated, type ClientInfo } from '../sessions/service.ts';
 import type { Tenant, TenantScope } from '../tenants/context.ts';
 import { findTenant } from '../tenants/repo.ts';
-import { recordLoginFailure } from '../lockout/repo.ts';
+import { recordAuditEvent } from '../audit/events.ts';
+import { recordLoginFailure, type LoginFailureReason } from '../lockout/repo.ts';
 import { isAccountLocked } from '../lockout/service.ts';
 import { enforceRateLimits } from '../ratelimit/enforce.ts';
 import { LOGIN_PER_ACCOUNT, LOGIN_PER_IP, REGISTER_PER_IP } from '../ratelimit/policies.ts';
@@ -139,23 +140,41 @@ export async function login(
   const now = deps.clock.now();
   const locked = user !== null && isAccountLocked(tenant.settings.lockout, user.lockedUntil, now);
   if (user === null || !verdict.ok || user.disabled || locked) {
-    // audit: security.login.failed — reason (recorded, never returned): 'unknown_account' |
-    // 'wrong_password' | 'disabled' | 'locked'. With an account it rides on recordLoginFailure's
-    // statement; for an unknown email nothing is written today (one round trip).
-    if (user !== null) {
+    // The reason is recorded in the audit log and nowhere else: the answer is the same for all.
+    const reason: LoginFailureReason =
+      user === null
+        ? 'unknown_account'
+        : user.disabled
+          ? 'disabled'
+          : locked
+            ? 'locked'
+            : 'wrong_password';
+    const audit = { reason, ip: client.ip, userAgent: client.userAgent };
+    if (user === null) {
+      await recordAuditEvent(deps.db, {
+        tenantId: tenant.id,
+        type: 'security.login.failed',
+        actor: { type: 'anonymous' },
+        target: { type: 'email', id: email },
+        ip: client.ip,
+        userAgent: client.userAgent,
+        details: { reason },
+        at: now,
+      });
+    } else {
       const { lockedNow } = await recordLoginFailure(
         deps.db,
         tenant.id,
         user.id,
         tenant.settings.lockout,
         now,
+        audit,
       );
       if (lockedNow) {
         deps.log.warn('account locked after failed logins', {
           tenantSlug: tenant.slug,
           userId: user.id,
         });
-        // audit: security.account.locked — inside recordLoginFailure's statement, when it locked.
       }
     }
     throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
@@ -209,6 +228,7 @@ export async function changePassword(
   deps: Deps,
   auth: Authenticated,
   input: { current_password: string; new_password: string },
+  client: ClientInfo,
 ): Promise<void> {
   const verdict = await deps.passwords.verify(auth.user.passwordHash, input.current_password);
   if (!verdict.ok) throw new AppError('invalid_credentials', 'the current password is wrong');
@@ -221,6 +241,7 @@ export async function changePassword(
     hash,
     auth.session.id,
     deps.clock.now(),
+    client,
   );
 }
 

@@ -1,8 +1,18 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
+import { auditInsert, type ActorType } from '../audit/events.ts';
 import type { TenantSettings } from '../tenants/settings.ts';
 
 export type LockoutSettings = TenantSettings['lockout'];
+
+/** Why a login failed: recorded in the audit log, never returned to the client. */
+export type LoginFailureReason = 'unknown_account' | 'wrong_password' | 'disabled' | 'locked';
+
+export interface LoginFailureAudit {
+  reason: LoginFailureReason;
+  ip: string | null;
+  userAgent: string | null;
+}
 
 export function isLockoutEnabled(settings: LockoutSettings): boolean {
   return settings.maxFailures > 0 && settings.durationSeconds > 0;
@@ -21,8 +31,17 @@ export async function recordLoginFailure(
   userId: string,
   settings: LockoutSettings,
   now: Date,
+  audit: LoginFailureAudit,
 ): Promise<{ lockedNow: boolean }> {
   const at = sql`${now.toISOString()}::timestamptz`;
+  const event = {
+    tenantId,
+    actor: { type: 'user' as const, id: userId },
+    target: { type: 'user', id: userId },
+    ip: audit.ip,
+    userAgent: audit.userAgent,
+    at: now,
+  };
   const enabled = isLockoutEnabled(settings);
   const windowStart = sql`${at} - make_interval(secs => ${settings.windowSeconds})`;
   // The count including this failure: the stored one while its window is open, else a new one.
@@ -42,9 +61,18 @@ export async function recordLoginFailure(
         locked_until = case when ${locks} then ${lockedUntil} else null end
       where f.locked_until is null or f.locked_until <= ${at}
       returning f.locked_until
+    ),
+    failed_event as (${auditInsert({ ...event, type: 'security.login.failed', details: { reason: audit.reason } })}),
+    locked_event as (
+      ${auditInsert(
+        {
+          ...event,
+          type: 'security.account.locked',
+          details: { failures: settings.maxFailures, locked_for_seconds: settings.durationSeconds },
+        },
+        { when: sql`exists (select 1 from failure where locked_until is not null)` },
+      )}
     )
-    -- audit: security.login.failed (reason in details) rides on this statement, unconditionally;
-    -- security.account.locked with it when (select locked_until from failure) is not null.
     select locked_until from failure`);
   const row = result.rows[0];
   return {
@@ -58,14 +86,28 @@ export async function clearLoginFailures(
   tenantId: string,
   userId: string,
   now: Date,
+  actor: { type: ActorType; id: string | null },
 ): Promise<{ wasLocked: boolean }> {
   const result = await db.execute(sql`
     with cleared as (
       delete from login_failures
       where user_id = ${userId}::uuid and tenant_id = ${tenantId}::uuid
       returning locked_until
+    ),
+    unlocked_event as (
+      ${auditInsert(
+        {
+          tenantId,
+          type: 'security.account.unlocked',
+          actor,
+          target: { type: 'user', id: userId },
+          at: now,
+        },
+        {
+          when: sql`exists (select 1 from cleared where locked_until > ${now.toISOString()}::timestamptz)`,
+        },
+      )}
     )
-    -- audit: security.account.unlocked rides on this statement when was_locked.
     select exists (select 1 from cleared where locked_until > ${now.toISOString()}::timestamptz) as was_locked`);
   const wasLocked = result.rows[0]?.was_locked;
   return { wasLocked: wasLocked === true || wasLocked === 't' };

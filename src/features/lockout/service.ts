@@ -1,4 +1,5 @@
 import type { Deps } from '../../deps.ts';
+import type { ActorType } from '../audit/events.ts';
 import { clearLoginFailures, isLockoutEnabled, type LockoutSettings } from './repo.ts';
 
 /** Whether the tenant's lockout holds the account now. A tenant that turns lockout off frees everyone. */
@@ -20,10 +21,10 @@ export async function unlockAccount(
   deps: Deps,
   tenantId: string,
   userId: string,
+  actor: { type: ActorType; id: string | null },
 ): Promise<{ wasLocked: boolean }> {
-  const result = await clearLoginFailures(deps.db, tenantId, userId, deps.clock.now());
+  // security.account.unlocked is recorded inside the same statement when a lock was lifted.
+  const result = await clearLoginFailures(deps.db, tenantId, userId, deps.clock.now(), actor);
   if (result.wasLocked) deps.log.info('account unlocked', { tenantId, userId });
-  // audit: security.account.unlocked — recorded inside clearLoginFailures' statement (see there);
-  // the admin route knows the actor (operator or API key) and must pass it down.
   return result;
 }

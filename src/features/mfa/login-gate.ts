@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
+import { auditInsert } from '../audit/events.ts';
 import type { Deps } from '../../deps.ts';
 import { encodeBase64url } from '../../lib/encoding.ts';
 import { hashToken } from '../../lib/keys.ts';
@@ -82,6 +83,21 @@ export async function insertLoginSessionOrMfaToken(
       where id = ${userId}::uuid and ${upgradedHash}::text is not null
     ),
     failures_cleared as (delete from login_failures where user_id = ${userId}::uuid and exists (select 1 from s)),
+    audit as (
+      ${auditInsert(
+        {
+          tenantId: session.tenantId,
+          type: 'security.login.succeeded',
+          actor: { type: 'user', id: userId },
+          target: { type: 'session', id: session.id },
+          ip: session.ip,
+          userAgent: session.userAgent,
+          details: { method: 'password', hash_upgraded: upgradedHash !== null },
+          at: session.now,
+        },
+        { when: sql`exists (select 1 from s)` },
+      )}
+    ),
     k as (
       insert into mfa_tokens (id, tenant_id, user_id, token_hash, purpose, expires_at, created_at)
       select ${token.id}::uuid, ${session.tenantId}::uuid, ${userId}::uuid, ${token.tokenHash}, due.purpose,

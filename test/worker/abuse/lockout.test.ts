@@ -185,13 +185,14 @@ describe('account lockout', () => {
       waitUntil: () => undefined,
     });
     const locked = { ...deps, clock: fixedClock(t0) };
-    expect(await unlockAccount(locked, tenant.id, userId)).toEqual({ wasLocked: true });
+    const OPERATOR = { type: 'operator' as const, id: 'test-operator' };
+    expect(await unlockAccount(locked, tenant.id, userId, OPERATOR)).toEqual({ wasLocked: true });
     expect((await login(tenant, email, PASSWORD, {}, at(t0))).response.status).toBe(200);
-    expect(await unlockAccount(locked, tenant.id, userId)).toEqual({ wasLocked: false });
+    expect(await unlockAccount(locked, tenant.id, userId, OPERATOR)).toEqual({ wasLocked: false });
     // Another tenant's id does not reach the account.
     await fail(tenant, email, 5, t0);
     const other = await makeTenant();
-    expect(await unlockAccount(locked, other.id, userId)).toEqual({ wasLocked: false });
+    expect(await unlockAccount(locked, other.id, userId, OPERATOR)).toEqual({ wasLocked: false });
     expect((await login(tenant, email, PASSWORD, {}, at(t0))).response.status).toBe(401);
   });
 });

@@ -2,7 +2,14 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { recordAuditEvent } from '../../../src/features/audit/events.ts';
 import { enforceRetention, sealChain, verifyChain } from '../../../src/features/audit/service.ts';
-import { CookieJar, makeTenant, testConfig, testDB, uniqueEmail, type TestTenant } from '../fixtures.ts';
+import {
+  CookieJar,
+  makeTenant,
+  testConfig,
+  testDB,
+  uniqueEmail,
+  type TestTenant,
+} from '../fixtures.ts';
 import { jsonRequest, send } from '../harness.ts';
 
 const deps = () => ({ db: testDB(), secretKey: testConfig().secretKey });
@@ -15,7 +22,10 @@ async function events(tenantId: string, type?: string): Promise<Record<string, u
 }
 
 async function signUp(tenant: TestTenant, email = uniqueEmail()): Promise<CookieJar> {
-  const sent = await send(`${tenant.base}/v1/auth/register`, jsonRequest('POST', { email, password: 'correct horse battery' }));
+  const sent = await send(
+    `${tenant.base}/v1/auth/register`,
+    jsonRequest('POST', { email, password: 'correct horse battery' }),
+  );
   const jar = new CookieJar();
   jar.store(sent.response);
   return jar;
@@ -36,7 +46,13 @@ describe('events are written with the action they record', () => {
     });
     const revoked = await events(tenant.id, 'security.session.revoked');
     expect(revoked).toHaveLength(before + 1);
-    expect(revoked.at(-1)).toMatchObject({ ip: '192.0.2.10', user_agent: 'audit-test', request_id: out.requestId, actor_type: 'user', target_type: 'session' });
+    expect(revoked.at(-1)).toMatchObject({
+      ip: '192.0.2.10',
+      user_agent: 'audit-test',
+      request_id: out.requestId,
+      actor_type: 'user',
+      target_type: 'session',
+    });
     expect(await out.roundTrips()).toBe(1);
   });
 
@@ -44,7 +60,10 @@ describe('events are written with the action they record', () => {
     const jar = await signUp(tenant);
     const count = async () => (await events(tenant.id, 'security.session.revoked')).length;
     const before = await count();
-    const refused = await send(`${tenant.base}/v1/auth/logout`, { method: 'POST', headers: { ...jar.header(), Origin: 'https://evil.example' } });
+    const refused = await send(`${tenant.base}/v1/auth/logout`, {
+      method: 'POST',
+      headers: { ...jar.header(), Origin: 'https://evil.example' },
+    });
     expect(refused.response.status).toBe(403);
     expect(await count()).toBe(before);
     await send(`${tenant.base}/v1/auth/logout`, { method: 'POST', headers: jar.header() });
@@ -55,22 +74,97 @@ describe('events are written with the action they record', () => {
   it('revoke-others records one event per revoked session', async () => {
     const email = uniqueEmail();
     const jar = await signUp(tenant, email);
-    for (let i = 0; i < 2; i++) await send(`${tenant.base}/v1/auth/login`, jsonRequest('POST', { email, password: 'correct horse battery' }));
+    for (let i = 0; i < 2; i++)
+      await send(
+        `${tenant.base}/v1/auth/login`,
+        jsonRequest('POST', { email, password: 'correct horse battery' }),
+      );
     const before = (await events(tenant.id, 'security.session.revoked')).length;
-    const others = await send(`${tenant.base}/v1/auth/sessions/revoke-others`, { method: 'POST', headers: jar.header() });
+    const others = await send(`${tenant.base}/v1/auth/sessions/revoke-others`, {
+      method: 'POST',
+      headers: jar.header(),
+    });
     expect(await others.json()).toEqual({ revoked: 2 });
     expect((await events(tenant.id, 'security.session.revoked')).length).toBe(before + 2);
   });
 
   it('refresh-token reuse records security.token.reuse_detected once', async () => {
     const jar = await signUp(tenant);
-    const tokens = await (await send(`${tenant.base}/v1/auth/token`, jsonRequest('POST', { grant_type: 'session' }, jar.header()))).json<{ refresh_token: string }>();
-    const refresh = () => send(`${tenant.base}/v1/auth/token`, jsonRequest('POST', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }));
+    const tokens = await (
+      await send(
+        `${tenant.base}/v1/auth/token`,
+        jsonRequest('POST', { grant_type: 'session' }, jar.header()),
+      )
+    ).json<{ refresh_token: string }>();
+    const refresh = () =>
+      send(
+        `${tenant.base}/v1/auth/token`,
+        jsonRequest('POST', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }),
+      );
     const before = (await events(tenant.id, 'security.token.reuse_detected')).length;
     expect((await refresh()).response.status).toBe(200);
     expect((await refresh()).response.status).toBe(400);
     expect((await refresh()).response.status).toBe(400); // family already revoked: nothing more to record
     expect((await events(tenant.id, 'security.token.reuse_detected')).length).toBe(before + 1);
+  });
+});
+
+describe('account events', () => {
+  it('register, login and password change record one event each; a refused sign-up records none', async () => {
+    const own = await makeTenant();
+    const email = uniqueEmail();
+    const jar = await signUp(own, email);
+    expect(await events(own.id, 'security.user.registered')).toHaveLength(1);
+    await signUp(own, email); // email_taken: nothing was created, so nothing is recorded
+    expect(await events(own.id, 'security.user.registered')).toHaveLength(1);
+
+    await send(
+      `${own.base}/v1/auth/login`,
+      jsonRequest('POST', { email, password: 'correct horse battery' }),
+    );
+    expect(await events(own.id, 'security.login.succeeded')).toHaveLength(1);
+
+    const changed = await send(
+      `${own.base}/v1/auth/password/change`,
+      jsonRequest(
+        'POST',
+        { current_password: 'correct horse battery', new_password: 'another good passphrase' },
+        jar.header(),
+      ),
+    );
+    expect(changed.response.status).toBe(200);
+    expect(await events(own.id, 'security.password.changed')).toHaveLength(1);
+    const revoked = await events(own.id, 'security.session.revoked');
+    expect(revoked.map((e) => (e.details as { reason: string }).reason)).toEqual([
+      'password_changed',
+    ]);
+  });
+
+  it('failed logins are recorded with a reason the client never sees, and the lock with them', async () => {
+    const own = await makeTenant({
+      settings: { lockout: { maxFailures: 3, windowSeconds: 900, durationSeconds: 900 } },
+    });
+    const email = uniqueEmail();
+    await signUp(own, email);
+    const unknown = await send(
+      `${own.base}/v1/auth/login`,
+      jsonRequest('POST', { email: uniqueEmail(), password: 'whatever it is' }),
+    );
+    expect(JSON.stringify(await unknown.json())).not.toContain('unknown_account');
+    for (let i = 0; i < 3; i++) {
+      await send(
+        `${own.base}/v1/auth/login`,
+        jsonRequest('POST', { email, password: 'not the password' }),
+      );
+    }
+    const failed = await events(own.id, 'security.login.failed');
+    expect(failed.map((e) => (e.details as { reason: string }).reason)).toEqual([
+      'unknown_account',
+      'wrong_password',
+      'wrong_password',
+      'wrong_password',
+    ]);
+    expect(await events(own.id, 'security.account.locked')).toHaveLength(1);
   });
 });
 
@@ -89,33 +183,64 @@ describe('the HMAC chain', () => {
     const own = await sealedTenant();
     const sealedCount = (await events(own.id)).length;
     const result = await verifyChain(deps(), own.id);
-    expect(result).toMatchObject({ ok: true, checked: sealedCount, headSeq: sealedCount, unsealed: 0 });
-    await recordAuditEvent(testDB(), { tenantId: own.id, type: 'security.test.pending', actor: { type: 'system' }, at: new Date() });
+    expect(result).toMatchObject({
+      ok: true,
+      checked: sealedCount,
+      headSeq: sealedCount,
+      unsealed: 0,
+    });
+    await recordAuditEvent(testDB(), {
+      tenantId: own.id,
+      type: 'security.test.pending',
+      actor: { type: 'system' },
+      at: new Date(),
+    });
     expect(await verifyChain(deps(), own.id)).toMatchObject({ ok: true, unsealed: 1 });
   });
 
   it('finds an edited row', async () => {
     const own = await sealedTenant();
-    await testDB().execute(sql`update audit_events set ip = '203.0.113.99' where tenant_id = ${own.id}::uuid and seq = 2`);
-    expect(await verifyChain(deps(), own.id)).toMatchObject({ ok: false, seq: 2, problem: 'edited' });
+    await testDB().execute(
+      sql`update audit_events set ip = '203.0.113.99' where tenant_id = ${own.id}::uuid and seq = 2`,
+    );
+    expect(await verifyChain(deps(), own.id)).toMatchObject({
+      ok: false,
+      seq: 2,
+      problem: 'edited',
+    });
   });
 
   it('finds a deleted row in the middle and at the end', async () => {
     const own = await sealedTenant();
-    await testDB().execute(sql`delete from audit_events where tenant_id = ${own.id}::uuid and seq = 2`);
-    expect(await verifyChain(deps(), own.id)).toMatchObject({ ok: false, seq: 2, problem: 'missing' });
+    await testDB().execute(
+      sql`delete from audit_events where tenant_id = ${own.id}::uuid and seq = 2`,
+    );
+    expect(await verifyChain(deps(), own.id)).toMatchObject({
+      ok: false,
+      seq: 2,
+      problem: 'missing',
+    });
 
     const other = await sealedTenant();
-    await testDB().execute(sql`delete from audit_events where tenant_id = ${other.id}::uuid and seq = (select max(seq) from audit_events where tenant_id = ${other.id}::uuid)`);
+    await testDB().execute(
+      sql`delete from audit_events where tenant_id = ${other.id}::uuid and seq = (select max(seq) from audit_events where tenant_id = ${other.id}::uuid)`,
+    );
     expect(await verifyChain(deps(), other.id)).toMatchObject({ ok: false, problem: 'truncated' });
   });
 
   it('two sealers racing cannot fork the chain', async () => {
     const own = await makeTenant();
     for (let i = 0; i < 5; i++) {
-      await recordAuditEvent(testDB(), { tenantId: own.id, type: 'security.test.race', actor: { type: 'system' }, at: new Date() });
+      await recordAuditEvent(testDB(), {
+        tenantId: own.id,
+        type: 'security.test.race',
+        actor: { type: 'system' },
+        at: new Date(),
+      });
     }
-    const results = await Promise.allSettled(Array.from({ length: 4 }, () => sealChain(deps(), own.id)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 4 }, () => sealChain(deps(), own.id)),
+    );
     expect(results.some((r) => r.status === 'fulfilled' && r.value === 5)).toBe(true);
     while ((await sealChain(deps(), own.id)) > 0);
     expect(await verifyChain(deps(), own.id)).toMatchObject({ ok: true, checked: 5 });
@@ -126,10 +251,20 @@ describe('the HMAC chain', () => {
     const now = new Date();
     const old = new Date(now.getTime() - 40 * 86_400_000);
     for (let i = 0; i < 3; i++) {
-      await recordAuditEvent(testDB(), { tenantId: own.id, type: 'security.test.old', actor: { type: 'system' }, at: new Date(old.getTime() + i) });
+      await recordAuditEvent(testDB(), {
+        tenantId: own.id,
+        type: 'security.test.old',
+        actor: { type: 'system' },
+        at: new Date(old.getTime() + i),
+      });
     }
     for (let i = 0; i < 2; i++) {
-      await recordAuditEvent(testDB(), { tenantId: own.id, type: 'security.test.recent', actor: { type: 'system' }, at: new Date(now.getTime() - 86_400_000 + i) });
+      await recordAuditEvent(testDB(), {
+        tenantId: own.id,
+        type: 'security.test.recent',
+        actor: { type: 'system' },
+        at: new Date(now.getTime() - 86_400_000 + i),
+      });
     }
     while ((await sealChain(deps(), own.id)) > 0);
     await enforceRetention(deps(), now);
