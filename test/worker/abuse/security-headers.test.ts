@@ -17,6 +17,7 @@ const PRODUCTION: Partial<TestEnv> = {
   UPSTASH_REDIS_REST_URL: 'https://redis.example.com',
   UPSTASH_REDIS_REST_TOKEN: 'unused',
   COOKIE_SECURE: 'true',
+  BACKUP_PASSPHRASE: 'production test backup passphrase',
   DEV_NEON_HTTP_ENDPOINT: undefined,
   DEV_NEON_WS_PROXY: undefined,
 };
@@ -65,6 +66,19 @@ describe('security headers', () => {
     expect(refused.response.headers.get('Strict-Transport-Security')).toBe(
       'max-age=63072000; includeSubDomains',
     );
+  });
+});
+
+describe('the /docs page', () => {
+  it('is served under the page CSP: same-origin script only, nothing inline', async () => {
+    const sent = await send('/docs');
+    expect(sent.response.status).toBe(200);
+    expect(sent.response.headers.get('Content-Type')).toMatch(/^text\/html/);
+    expectCommonHeaders(sent.response);
+    const csp = sent.response.headers.get('Content-Security-Policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(await sent.response.text()).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
   });
 });
 
