@@ -1,6 +1,7 @@
 import { createFetchHandler } from './app.ts';
 import type { Env } from './env.ts';
 import { runAuditMaintenance } from './features/audit/scheduled.ts';
+import { BACKUP_CRON, enqueueBackups, handleBackupBatch } from './features/backup/scheduled.ts';
 
 const handleFetch = createFetchHandler();
 
@@ -8,9 +9,10 @@ export default {
   fetch: (request, env, ctx) => handleFetch(request, env, ctx),
   async scheduled(controller, env, ctx) {
     ctx.waitUntil(runAuditMaintenance(env, new Date(controller.scheduledTime)));
+    if (controller.cron === BACKUP_CRON)
+      ctx.waitUntil(enqueueBackups(env, new Date(controller.scheduledTime)));
   },
-  async queue(batch, _env, _ctx) {
-    // Queue consumers (scheduled backups) register here.
-    batch.ackAll();
+  async queue(batch, env) {
+    await handleBackupBatch(batch, env);
   },
 } satisfies ExportedHandler<Env, unknown>;
