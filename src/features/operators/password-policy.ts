@@ -19,14 +19,16 @@ export function checkOperatorPassword(password: string, email: string): void {
   const fail = (code: ErrorCode, description: string): never => {
     throw new AppError(code, description, { extra: { rule: code.replace(/^password_/, '') } });
   };
+  // First: every listed password is shorter than 12, so after the length rule this could never fire.
+  if (COMMON.has(normalized.toLowerCase())) {
+    fail('password_too_common', 'this password is too common');
+  }
   if (length < OPERATOR_PASSWORD_MIN_LENGTH) {
     fail('password_too_short', `at least ${OPERATOR_PASSWORD_MIN_LENGTH} characters`);
   }
   if (length > OPERATOR_PASSWORD_MAX_LENGTH) {
     fail('password_too_long', `at most ${OPERATOR_PASSWORD_MAX_LENGTH} characters`);
   }
-  if (COMMON.has(normalized.toLowerCase()))
-    fail('password_too_common', 'this password is too common');
   const classes = [/\p{Ll}/u, /\p{Lu}/u, /\p{Nd}/u, /[^\p{Ll}\p{Lu}\p{Nd}]/u].filter((re) =>
     re.test(normalized),
   ).length;
