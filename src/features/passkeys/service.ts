@@ -84,7 +84,8 @@ export async function registrationOptions(
     userDisplayName: auth.user.name ?? auth.user.email,
     // The user handle is the user id: stable, and not personal data.
     userID: utf8.encode(auth.user.id) as Uint8Array<ArrayBuffer>,
-    challenge: fresh.challenge,
+    // Bytes: a string would be taken as UTF-8 and encoded again.
+    challenge: decodeBase64(fresh.challenge) as Uint8Array<ArrayBuffer>,
     timeout: CEREMONY_TIMEOUT_MS,
     attestationType: 'none',
     excludeCredentials: stored.credentials.map((c) => ({ id: c.id, transports: c.transports })),
@@ -192,7 +193,8 @@ export async function authenticationOptions(
   const rp = relyingParty(deps.config, stored.tenant, scope.ref, stored.settings);
   return generateAuthenticationOptions({
     rpID: rp.id,
-    challenge: fresh.challenge,
+    // Bytes: a string would be taken as UTF-8 and encoded again.
+    challenge: decodeBase64(fresh.challenge) as Uint8Array<ArrayBuffer>,
     timeout: CEREMONY_TIMEOUT_MS,
     userVerification: 'preferred',
   });
