@@ -5,6 +5,7 @@ import { validateEnv } from '../src/env.ts';
 import { AppError } from '../src/errors.ts';
 import { createTenant } from '../src/features/tenants/service.ts';
 import { auditVerifyCommand } from './commands/audit-verify.ts';
+import { bootstrapCodeCommand } from './commands/bootstrap-code.ts';
 import { openDatabase } from './lib/database.ts';
 
 const USAGE = `usage: npm run cli -- <command> [options]
@@ -12,6 +13,7 @@ const USAGE = `usage: npm run cli -- <command> [options]
 commands:
   create-tenant --slug=<slug> --name=<name> [--cors-origin=<origin> …] [--hostname=<host> …] [--if-not-exists]
   audit-verify --tenant <slug> | --global     verify a tenant's audit HMAC chain (exit 1 if broken)
+  bootstrap-code                             print a new first-owner bootstrap code (only while no owner exists)
 
 environment: DATABASE_URL, SECRET_KEY (as the Worker has them)`;
 
@@ -66,6 +68,7 @@ async function createTenantCommand(args: string[]): Promise<void> {
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
   'create-tenant': createTenantCommand,
+  'bootstrap-code': () => bootstrapCodeCommand(process.env.DATABASE_URL?.trim() ?? ''),
   'audit-verify': (args) =>
     auditVerifyCommand(args, { secretKey: secretKeyFromEnv(), databaseURL: process.env.DATABASE_URL ?? '' }),
 };

@@ -3,6 +3,8 @@
 // schema version the Worker will check for. The Worker itself never migrates.
 import { parseArgs } from 'node:util';
 import { EnvFileError, readEnvFile, type Settings } from './lib/env-file.ts';
+import { printBootstrapCode } from './commands/bootstrap-code.ts';
+import { openDatabase } from './lib/database.ts';
 import { applyMigrations } from './stack/migrate.ts';
 
 interface MigrateContext {
@@ -22,7 +24,17 @@ const applySchema: Step = async (context) => {
   context.log(`Migrated ${context.target}: schema version ${version}`);
 };
 
-const STEPS: Step[] = [applySchema];
+/** A deployment without an operator gets a one-time code for its first owner, printed once. */
+const issueBootstrapCode: Step = async (context) => {
+  const { db, close } = await openDatabase(context.databaseURL);
+  try {
+    await printBootstrapCode(db, context.log, { replace: false });
+  } finally {
+    await close();
+  }
+};
+
+const STEPS: Step[] = [applySchema, issueBootstrapCode];
 
 class UsageError extends Error {}
 
