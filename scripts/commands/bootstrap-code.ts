@@ -3,7 +3,10 @@
 // fresh one (voiding earlier ones). The code is printed here once and stored only as a hash.
 import type { Database } from '../../src/db/client.ts';
 import { cryptoRandom, systemClock } from '../../src/deps.ts';
-import { BOOTSTRAP_CODE_TTL_SECONDS, issueBootstrapCode } from '../../src/features/operators/bootstrap.ts';
+import {
+  BOOTSTRAP_CODE_TTL_SECONDS,
+  issueBootstrapCode,
+} from '../../src/features/operators/bootstrap.ts';
 import { openDatabase } from '../lib/database.ts';
 
 /** Issues and prints a code; says why not when none is issued. Returns whether one was. */
@@ -12,10 +15,17 @@ export async function printBootstrapCode(
   log: (line: string) => void,
   options: { replace: boolean },
 ): Promise<boolean> {
-  const result = await issueBootstrapCode({ db, clock: systemClock, random: cryptoRandom }, options);
+  const result = await issueBootstrapCode(
+    { db, clock: systemClock, random: cryptoRandom },
+    options,
+  );
   if (result.issued) {
-    log(`Bootstrap code (valid ${BOOTSTRAP_CODE_TTL_SECONDS / 60} minutes, shown only now): ${result.code}`);
-    log('Create the first owner: POST /admin/api/v1/bootstrap {"code": "…", "email": "…", "password": "…"}');
+    log(
+      `Bootstrap code (valid ${BOOTSTRAP_CODE_TTL_SECONDS / 60} minutes, shown only now): ${result.code}`,
+    );
+    log(
+      'Create the first owner: POST /admin/api/v1/bootstrap {"code": "…", "email": "…", "password": "…"}',
+    );
     return true;
   }
   if (result.reason === 'code_live') {
