@@ -10,7 +10,10 @@ export const PASSWORD = 'correct horse battery';
 
 /** A clock a test moves by hand. */
 export class ManualClock implements Clock {
-  constructor(public at: Date) {}
+  at: Date;
+  constructor(at: Date) {
+    this.at = at;
+  }
   now(): Date {
     return this.at;
   }

@@ -80,10 +80,13 @@ export class SoftwareAuthenticator {
   counter = 0;
   readonly credentialId = crypto.getRandomValues(new Uint8Array(16));
 
-  private constructor(
-    private readonly keys: CryptoKeyPair,
-    readonly rpId: string,
-  ) {}
+  private readonly keys: CryptoKeyPair;
+  readonly rpId: string;
+
+  private constructor(keys: CryptoKeyPair, rpId: string) {
+    this.keys = keys;
+    this.rpId = rpId;
+  }
 
   static async create(rpId: string): Promise<SoftwareAuthenticator> {
     const keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
@@ -113,7 +116,7 @@ export class SoftwareAuthenticator {
 
   /** navigator.credentials.create()'s result as @simplewebauthn/browser sends it. */
   async register(challenge: string, options: CeremonyOptions): Promise<Record<string, unknown>> {
-    const jwk = await crypto.subtle.exportKey('jwk', this.keys.publicKey);
+    const jwk = (await crypto.subtle.exportKey('jwk', this.keys.publicKey)) as JsonWebKey;
     const cose = encodeCBOR(
       new Map<CBOR, CBOR>([
         [1, 2], // kty: EC2
