@@ -6,6 +6,7 @@ import { AppError } from '../src/errors.ts';
 import { createTenant } from '../src/features/tenants/service.ts';
 import { auditVerifyCommand } from './commands/audit-verify.ts';
 import { bootstrapCodeCommand } from './commands/bootstrap-code.ts';
+import { BACKUP_USAGE, exportTenantCommand, importTenantCommand } from './commands/tenant-backup.ts';
 import { openDatabase } from './lib/database.ts';
 
 const USAGE = `usage: npm run cli -- <command> [options]
@@ -14,6 +15,7 @@ commands:
   create-tenant --slug=<slug> --name=<name> [--cors-origin=<origin> …] [--hostname=<host> …] [--if-not-exists]
   audit-verify --tenant <slug> | --global     verify a tenant's audit HMAC chain (exit 1 if broken)
   bootstrap-code                             print a new first-owner bootstrap code (only while no owner exists)
+${BACKUP_USAGE}
 
 environment: DATABASE_URL, SECRET_KEY (as the Worker has them)`;
 
@@ -67,6 +69,10 @@ async function createTenantCommand(args: string[]): Promise<void> {
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
+  'export-tenant': (args) =>
+    exportTenantCommand(args, { secretKey: secretKeyFromEnv(), databaseURL: process.env.DATABASE_URL ?? '' }),
+  'import-tenant': (args) =>
+    importTenantCommand(args, { secretKey: secretKeyFromEnv(), databaseURL: process.env.DATABASE_URL ?? '' }),
   'create-tenant': createTenantCommand,
   'bootstrap-code': () => bootstrapCodeCommand(process.env.DATABASE_URL?.trim() ?? ''),
   'audit-verify': (args) =>
