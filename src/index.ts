@@ -12,7 +12,7 @@ export default {
     if (controller.cron === BACKUP_CRON)
       ctx.waitUntil(enqueueBackups(env, new Date(controller.scheduledTime)));
   },
-  async queue(batch, env) {
+  async queue(batch, env, _ctx) {
     await handleBackupBatch(batch, env);
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
 import { createDatabase, type Database } from '../../src/db/client.ts';
 import { cryptoRandom } from '../../src/deps.ts';
@@ -193,7 +194,7 @@ export async function exportTenantToFile(
   );
   try {
     await pipeline(
-      Readable.fromWeb(started.archive as unknown as import('node:stream/web').ReadableStream),
+      Readable.fromWeb(started.archive as unknown as WebReadableStream),
       createWriteStream(temporary, { flags: 'wx', mode: 0o600 }),
     );
     const rows = await started.done;
