@@ -220,8 +220,9 @@ describe('an archive from an older schema', () => {
         (all) =>
           all.map((record) => {
             if (record.table !== 'users') return record;
-            const { email_verified: _dropped, ...row } = record.row;
-            return { ...record, row: { ...row } };
+            const row = { ...record.row };
+            delete row.email_verified;
+            return { ...record, row };
           }),
         EXPECTED_SCHEMA_VERSION - 1,
       );
