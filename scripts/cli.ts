@@ -6,7 +6,11 @@ import { AppError } from '../src/errors.ts';
 import { createTenant } from '../src/features/tenants/service.ts';
 import { auditVerifyCommand } from './commands/audit-verify.ts';
 import { bootstrapCodeCommand } from './commands/bootstrap-code.ts';
-import { BACKUP_USAGE, exportTenantCommand, importTenantCommand } from './commands/tenant-backup.ts';
+import {
+  BACKUP_USAGE,
+  exportTenantCommand,
+  importTenantCommand,
+} from './commands/tenant-backup.ts';
 import { openDatabase } from './lib/database.ts';
 
 const USAGE = `usage: npm run cli -- <command> [options]
@@ -70,13 +74,22 @@ async function createTenantCommand(args: string[]): Promise<void> {
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
   'export-tenant': (args) =>
-    exportTenantCommand(args, { secretKey: secretKeyFromEnv(), databaseURL: process.env.DATABASE_URL ?? '' }),
+    exportTenantCommand(args, {
+      secretKey: secretKeyFromEnv(),
+      databaseURL: process.env.DATABASE_URL ?? '',
+    }),
   'import-tenant': (args) =>
-    importTenantCommand(args, { secretKey: secretKeyFromEnv(), databaseURL: process.env.DATABASE_URL ?? '' }),
+    importTenantCommand(args, {
+      secretKey: secretKeyFromEnv(),
+      databaseURL: process.env.DATABASE_URL ?? '',
+    }),
   'create-tenant': createTenantCommand,
   'bootstrap-code': () => bootstrapCodeCommand(process.env.DATABASE_URL?.trim() ?? ''),
   'audit-verify': (args) =>
-    auditVerifyCommand(args, { secretKey: secretKeyFromEnv(), databaseURL: process.env.DATABASE_URL ?? '' }),
+    auditVerifyCommand(args, {
+      secretKey: secretKeyFromEnv(),
+      databaseURL: process.env.DATABASE_URL ?? '',
+    }),
 };
 
 async function main(argv: string[]): Promise<number> {

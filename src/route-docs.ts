@@ -1,11 +1,23 @@
 import type { RouteDoc } from './http/openapi.ts';
 import { accountDocs } from './features/accounts/docs.ts';
 import { docsDocs } from './features/docs/routes.ts';
+import { adminDocs } from './features/admin/docs.ts';
+import { mfaDocs } from './features/mfa/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
+import { rbacDocs } from './features/rbac/routes.ts';
 import { sessionDocs } from './features/sessions/docs.ts';
 import { tokenDocs } from './features/tokens/docs.ts';
 
 /** Every route the app serves, documented; a test holds this list and the router in step. */
 export function allRouteDocs(): RouteDoc[] {
-  return [...healthDocs, ...docsDocs, ...accountDocs, ...sessionDocs, ...tokenDocs];
+  return [
+    ...healthDocs,
+    ...docsDocs,
+    ...accountDocs,
+    ...sessionDocs,
+    ...tokenDocs,
+    ...mfaDocs,
+    ...adminDocs,
+    ...rbacDocs,
+  ];
 }

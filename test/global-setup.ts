@@ -44,7 +44,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   project.provide('databaseURL', 'postgres://gatehouse@db.gatehouse.test/gatehouse_test');
   project.provide('scratchDatabaseURL', 'postgres://gatehouse@db.gatehouse.test/gatehouse_scratch');
-  project.provide('bootstrapDatabaseURL', 'postgres://gatehouse@db.gatehouse.test/gatehouse_bootstrap');
+  project.provide(
+    'bootstrapDatabaseURL',
+    'postgres://gatehouse@db.gatehouse.test/gatehouse_bootstrap',
+  );
   project.provide('neonHTTPEndpoint', neon.httpURL);
   project.provide('neonWSProxy', neon.wsProxy);
   project.provide('neonControlURL', `http://127.0.0.1:${neon.port}`);

@@ -11,8 +11,12 @@ export interface CommandContext {
 }
 
 export async function auditVerifyCommand(args: string[], context: CommandContext): Promise<number> {
-  const { values } = parseArgs({ args, options: { tenant: { type: 'string' }, global: { type: 'boolean' } } });
-  if (values.tenant === undefined && !values.global) throw new Error('--tenant <slug> or --global is required');
+  const { values } = parseArgs({
+    args,
+    options: { tenant: { type: 'string' }, global: { type: 'boolean' } },
+  });
+  if (values.tenant === undefined && !values.global)
+    throw new Error('--tenant <slug> or --global is required');
   const { db, close } = await openDatabase(context.databaseURL);
   try {
     let chainId = GLOBAL_CHAIN;
@@ -30,8 +34,10 @@ export async function auditVerifyCommand(args: string[], context: CommandContext
       );
       return 0;
     }
-    console.log(`audit chain of ${name} BROKEN at #${result.seq} (${result.problem}): ${result.message}` +
-      (result.eventId === null ? '' : ` [event ${result.eventId}]`));
+    console.log(
+      `audit chain of ${name} BROKEN at #${result.seq} (${result.problem}): ${result.message}` +
+        (result.eventId === null ? '' : ` [event ${result.eventId}]`),
+    );
     console.log(`${result.checked} events before it verified.`);
     return 1;
   } finally {

@@ -12,7 +12,10 @@ export interface OpenDatabase {
 export async function openDatabase(databaseURL: string): Promise<OpenDatabase> {
   const url = new URL(databaseURL);
   if (url.hostname.endsWith('.neon.tech')) {
-    return { db: createDatabase({ databaseURL, dev: { neonHTTPEndpoint: null, neonWSProxy: null } }), close: async () => undefined };
+    return {
+      db: createDatabase({ databaseURL, dev: { neonHTTPEndpoint: null, neonWSProxy: null } }),
+      close: async () => undefined,
+    };
   }
   const database = decodeURIComponent(url.pathname.slice(1)) || 'postgres';
   const endpoint = await startNeonEndpoint({
@@ -30,7 +33,10 @@ export async function openDatabase(databaseURL: string): Promise<OpenDatabase> {
     ]),
   });
   return {
-    db: createDatabase({ databaseURL, dev: { neonHTTPEndpoint: endpoint.httpURL, neonWSProxy: null } }),
+    db: createDatabase({
+      databaseURL,
+      dev: { neonHTTPEndpoint: endpoint.httpURL, neonWSProxy: null },
+    }),
     close: () => endpoint.close(),
   };
 }

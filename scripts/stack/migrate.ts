@@ -8,7 +8,9 @@ import pg from 'pg';
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url).href);
 
 export async function applyMigrations(connection: string | pg.ClientConfig): Promise<number> {
-  const client = new pg.Client(typeof connection === 'string' ? { connectionString: connection } : connection);
+  const client = new pg.Client(
+    typeof connection === 'string' ? { connectionString: connection } : connection,
+  );
   await client.connect();
   try {
     // Migrations print NOTICEs for "if not exists"; they are not news.

@@ -38,8 +38,22 @@ const ISOLATION: Record<string, string> = {
 };
 
 const ERROR_FIELDS = [
-  'severity', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where',
-  'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine',
+  'severity',
+  'code',
+  'detail',
+  'hint',
+  'position',
+  'internalPosition',
+  'internalQuery',
+  'where',
+  'schema',
+  'table',
+  'column',
+  'dataType',
+  'constraint',
+  'file',
+  'line',
+  'routine',
 ] as const;
 
 interface QueryInput {
@@ -54,7 +68,8 @@ export async function startNeonEndpoint(options: NeonEndpointOptions): Promise<N
   const poolFor = (connectionString: string | undefined): pg.Pool => {
     const database = connectionString ? new URL(connectionString).pathname.slice(1) : '';
     const target = options.databases.get(database);
-    if (target === undefined) throw new HTTPError(400, `database "${database}" does not exist`, '3D000');
+    if (target === undefined)
+      throw new HTTPError(400, `database "${database}" does not exist`, '3D000');
     let pool = pools.get(database);
     if (pool === undefined) {
       pool = new pg.Pool({ ...target, max: 20, idleTimeoutMillis: 5_000 });
@@ -66,7 +81,8 @@ export async function startNeonEndpoint(options: NeonEndpointOptions): Promise<N
 
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
-      if (error instanceof HTTPError) return send(response, error.status, { message: error.message, code: error.code });
+      if (error instanceof HTTPError)
+        return send(response, error.status, { message: error.message, code: error.code });
       if (error instanceof pg.DatabaseError) return send(response, 400, databaseError(error));
       send(response, 500, { message: String(error) });
     });
@@ -179,7 +195,8 @@ function bridge(ws: WebSocket, databases: Map<string, PostgresTarget>): void {
     const target = databases.get(database) ?? [...databases.values()][0];
     if (target === undefined) return ws.close();
     // PGlite serves its one database whatever the startup message names.
-    const startup = database === target.database ? buffered : rewriteDatabase(buffered, target.database);
+    const startup =
+      database === target.database ? buffered : rewriteDatabase(buffered, target.database);
     socket = connect(target.port, target.host, () => {
       socket?.write(Buffer.concat([startup, ...pending.slice(1)]));
       pending = [];
@@ -196,15 +213,22 @@ function startupDatabase(buffer: Buffer): string | undefined {
   if (buffer.length < 8) return undefined;
   const length = buffer.readInt32BE(0);
   if (buffer.length < length) return undefined;
-  const parts = buffer.subarray(8, length - 1).toString('utf8').split('\0');
+  const parts = buffer
+    .subarray(8, length - 1)
+    .toString('utf8')
+    .split('\0');
   for (let i = 0; i + 1 < parts.length; i += 2) if (parts[i] === 'database') return parts[i + 1];
   return '';
 }
 
 function rewriteDatabase(buffer: Buffer, database: string): Buffer {
   const length = buffer.readInt32BE(0);
-  const parts = buffer.subarray(8, length - 1).toString('utf8').split('\0');
-  for (let i = 0; i + 1 < parts.length; i += 2) if (parts[i] === 'database') parts[i + 1] = database;
+  const parts = buffer
+    .subarray(8, length - 1)
+    .toString('utf8')
+    .split('\0');
+  for (let i = 0; i + 1 < parts.length; i += 2)
+    if (parts[i] === 'database') parts[i + 1] = database;
   const body = Buffer.from(`${parts.join('\0')}\0`, 'utf8');
   const head = Buffer.alloc(8);
   head.writeInt32BE(8 + body.length, 0);

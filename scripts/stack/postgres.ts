@@ -1,7 +1,15 @@
 // Starts a Postgres protocol server for development and tests: a real PostgreSQL when its binaries
 // are installed (CI installs Debian's), otherwise PGlite behind @electric-sql/pglite-socket.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +76,8 @@ function unprivilegedUser(): { name: string; uid: number; gid: number } | null {
   for (const name of ['postgres', 'nobody']) {
     const id = spawnSync('id', ['-u', name], { encoding: 'utf8' });
     const gid = spawnSync('id', ['-g', name], { encoding: 'utf8' });
-    if (id.status === 0) return { name, uid: Number(id.stdout.trim()), gid: Number(gid.stdout.trim()) };
+    if (id.status === 0)
+      return { name, uid: Number(id.stdout.trim()), gid: Number(gid.stdout.trim()) };
   }
   throw new Error('running as root and no unprivileged user (postgres, nobody) to run PostgreSQL');
 }
@@ -78,7 +87,10 @@ function asUser(user: ReturnType<typeof unprivilegedUser>): { uid?: number; gid?
   return user === null ? {} : { uid: user.uid, gid: user.gid };
 }
 
-async function startPostgreSQL(bin: string, options: StartPostgresOptions): Promise<PostgresServer> {
+async function startPostgreSQL(
+  bin: string,
+  options: StartPostgresOptions,
+): Promise<PostgresServer> {
   const user = unprivilegedUser();
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gatehouse-pg-'));
   const temporary = options.dataDir === undefined;
@@ -100,10 +112,23 @@ async function startPostgreSQL(bin: string, options: StartPostgresOptions): Prom
   const child: ChildProcess = spawn(
     join(bin, 'postgres'),
     [
-      '-D', pgData, '-p', String(port), '-k', dataDir,
-      '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200',
+      '-D',
+      pgData,
+      '-p',
+      String(port),
+      '-k',
+      dataDir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=200',
       // Test and dev data is disposable: trade durability for speed.
-      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], ...asUser(user), cwd: dataDir },
   );
@@ -146,7 +171,10 @@ async function startPGlite(options: StartPostgresOptions): Promise<PostgresServe
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const host = '127.0.0.1';
-  const instances: { db: InstanceType<typeof PGlite>; server: InstanceType<typeof PGLiteSocketServer> }[] = [];
+  const instances: {
+    db: InstanceType<typeof PGlite>;
+    server: InstanceType<typeof PGLiteSocketServer>;
+  }[] = [];
 
   const serve = async (dataDir: string | undefined): Promise<number> => {
     if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
@@ -161,7 +189,9 @@ async function startPGlite(options: StartPostgresOptions): Promise<PostgresServe
   };
 
   const port = await serve(options.dataDir);
-  options.log?.(`PGlite on ${host}:${port}${options.dataDir ? ` (data in ${options.dataDir})` : ''}`);
+  options.log?.(
+    `PGlite on ${host}:${port}${options.dataDir ? ` (data in ${options.dataDir})` : ''}`,
+  );
   const byName = new Map<string, number>();
   return {
     kind: 'pglite',
@@ -174,7 +204,9 @@ async function startPGlite(options: StartPostgresOptions): Promise<PostgresServe
       let namedPort = byName.get(name);
       if (namedPort === undefined) {
         namedPort =
-          byName.size === 0 ? port : await serve(options.dataDir ? `${options.dataDir}-${name}` : undefined);
+          byName.size === 0
+            ? port
+            : await serve(options.dataDir ? `${options.dataDir}-${name}` : undefined);
         byName.set(name, namedPort);
       }
       return { host, port: namedPort, user: 'postgres', database: 'postgres' };
@@ -202,7 +234,8 @@ async function waitForConnection(
       return;
     } catch (error) {
       await client.end().catch(() => undefined);
-      if (Date.now() > deadline) throw new Error(`PostgreSQL did not start: ${String(error)}\n${diagnostics()}`);
+      if (Date.now() > deadline)
+        throw new Error(`PostgreSQL did not start: ${String(error)}\n${diagnostics()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

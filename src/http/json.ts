@@ -28,7 +28,8 @@ export async function readJSON<T extends z.ZodType>(c: Context, schema: T): Prom
 
 async function readBodyText(c: Context): Promise<string> {
   const declared = Number(c.req.header('Content-Length') ?? '0');
-  if (declared > MAX_BODY_BYTES) throw new AppError('payload_too_large', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  if (declared > MAX_BODY_BYTES)
+    throw new AppError('payload_too_large', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
   const body = c.req.raw.body;
   if (body === null) return '';
   const reader = body.getReader();

@@ -29,11 +29,9 @@ export const errorSchema = z
   .catchall(z.unknown());
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
-    io,
-    unrepresentable: 'any',
-  }) as Record<string, unknown>;
-  return rest;
+  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  delete json.$schema; // the document's dialect already says which JSON Schema this is
+  return json;
 }
 
 export function openAPIPath(path: string): string {

@@ -14,9 +14,16 @@ export const KEY_PURPOSE = {
 export type KeyPurpose = (typeof KEY_PURPOSE)[keyof typeof KEY_PURPOSE];
 
 async function hkdfBits(secret: Uint8Array, purpose: KeyPurpose): Promise<ArrayBuffer> {
-  const base = await crypto.subtle.importKey('raw', secret as BufferSource, 'HKDF', false, ['deriveBits']);
+  const base = await crypto.subtle.importKey('raw', secret as BufferSource, 'HKDF', false, [
+    'deriveBits',
+  ]);
   return crypto.subtle.deriveBits(
-    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: utf8.encode(purpose) as BufferSource },
+    {
+      name: 'HKDF',
+      hash: 'SHA-256',
+      salt: new Uint8Array(32),
+      info: utf8.encode(purpose) as BufferSource,
+    },
     base,
     256,
   );
@@ -29,14 +36,21 @@ export async function deriveAESKey(secret: Uint8Array, purpose: KeyPurpose): Pro
 
 export async function deriveHMACKey(secret: Uint8Array, purpose: KeyPurpose): Promise<CryptoKey> {
   const bits = await hkdfBits(secret, purpose);
-  return crypto.subtle.importKey('raw', bits, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  return crypto.subtle.importKey('raw', bits, { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+    'verify',
+  ]);
 }
 
 /**
  * AES-256-GCM envelope: `v1.<iv>.<ciphertext+tag>` in base64url. `context` is bound as additional
  * data (e.g. tenant id and key id), so a ciphertext moved to another row fails to decrypt.
  */
-export async function seal(key: CryptoKey, plaintext: Uint8Array, context: string): Promise<string> {
+export async function seal(
+  key: CryptoKey,
+  plaintext: Uint8Array,
+  context: string,
+): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ciphertext = await crypto.subtle.encrypt(
     { name: 'AES-GCM', iv, additionalData: utf8.encode(context) as BufferSource },
@@ -52,7 +66,11 @@ export async function open(key: CryptoKey, sealed: string, context: string): Pro
     throw new TypeError('not a v1 envelope');
   }
   const plaintext = await crypto.subtle.decrypt(
-    { name: 'AES-GCM', iv: decodeBase64(iv) as BufferSource, additionalData: utf8.encode(context) as BufferSource },
+    {
+      name: 'AES-GCM',
+      iv: decodeBase64(iv) as BufferSource,
+      additionalData: utf8.encode(context) as BufferSource,
+    },
     key,
     decodeBase64(ciphertext) as BufferSource,
   );

@@ -46,9 +46,17 @@ afterAll(async () => {
 describe('audit-verify', () => {
   it('reports an intact chain, then the first edited row, then a deleted row', async () => {
     expect(cli('create-tenant', '--slug=acme', '--name=Acme').status).toBe(0);
-    const tenantId = String((await client.query('select id from tenants where slug = $1', ['acme'])).rows[0].id);
+    const tenantId = String(
+      (await client.query('select id from tenants where slug = $1', ['acme'])).rows[0].id,
+    );
     for (let i = 0; i < 4; i++) {
-      await recordAuditEvent(database.db, { tenantId, type: 'security.test.cli', actor: { type: 'system' }, details: { i }, at: new Date() });
+      await recordAuditEvent(database.db, {
+        tenantId,
+        type: 'security.test.cli',
+        actor: { type: 'system' },
+        details: { i },
+        at: new Date(),
+      });
     }
     await sealChain({ db: database.db, secretKey: decodeBase64(SECRET_KEY) }, tenantId);
 
@@ -56,12 +64,18 @@ describe('audit-verify', () => {
     expect(intact.status, intact.stderr).toBe(0);
     expect(intact.stdout).toMatch(/intact: 4 events verified up to #4/);
 
-    await client.query(`update audit_events set details = '{"i": 99}' where tenant_id = $1 and seq = 3`, [tenantId]);
+    await client.query(
+      `update audit_events set details = '{"i": 99}' where tenant_id = $1 and seq = 3`,
+      [tenantId],
+    );
     const edited = cli('audit-verify', '--tenant', 'acme');
     expect(edited.status).toBe(1);
     expect(edited.stdout).toMatch(/BROKEN at #3 \(edited\)/);
 
-    await client.query(`update audit_events set details = '{"i": 2}' where tenant_id = $1 and seq = 3`, [tenantId]);
+    await client.query(
+      `update audit_events set details = '{"i": 2}' where tenant_id = $1 and seq = 3`,
+      [tenantId],
+    );
     expect(cli('audit-verify', '--tenant', 'acme').status).toBe(0); // the original content verifies again
     await client.query('delete from audit_events where tenant_id = $1 and seq = 2', [tenantId]);
     const deleted = cli('audit-verify', '--tenant', 'acme');

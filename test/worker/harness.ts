@@ -37,14 +37,22 @@ let sequence = 0;
 /** The Worker's own fetch, or one built with `options.app`. */
 function handlerFor(options: SendOptions): FetchHandler {
   if (options.app !== undefined) return createFetchHandler(options.app);
-  return (request, e, ctx) => worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, e, ctx);
+  return (request, e, ctx) =>
+    worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, e, ctx);
 }
 
-export async function send(path: string, init: RequestInit = {}, options: SendOptions = {}): Promise<Sent> {
+export async function send(
+  path: string,
+  init: RequestInit = {},
+  options: SendOptions = {},
+): Promise<Sent> {
   const requestId = `test-${Date.now().toString(36)}-${(sequence++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const headers = new Headers(init.headers);
   if (!headers.has('X-Request-Id')) headers.set('X-Request-Id', requestId);
-  const request = new Request(new URL(path, options.baseURL ?? 'https://gatehouse.test'), { ...init, headers });
+  const request = new Request(new URL(path, options.baseURL ?? 'https://gatehouse.test'), {
+    ...init,
+    headers,
+  });
   const ctx = createExecutionContext();
   const bindings = options.env === undefined ? env : { ...env, ...options.env };
   const budget = { subrequests: 0, calls: [] as string[], logs: [] as string[] };
@@ -70,11 +78,21 @@ export async function send(path: string, init: RequestInit = {}, options: SendOp
 }
 
 export async function roundTrips(requestId: string): Promise<number> {
-  const res = await fetch(`${testEnv.TEST_NEON_CONTROL_URL}/__roundtrips/${encodeURIComponent(requestId)}`);
+  const res = await fetch(
+    `${testEnv.TEST_NEON_CONTROL_URL}/__roundtrips/${encodeURIComponent(requestId)}`,
+  );
   const body = (await res.json()) as { round_trips: number };
   return body.round_trips;
 }
 
-export function jsonRequest(method: string, body: unknown, headers: Record<string, string> = {}): RequestInit {
-  return { method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } };
+export function jsonRequest(
+  method: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): RequestInit {
+  return {
+    method,
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json', ...headers },
+  };
 }

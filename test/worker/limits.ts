@@ -19,7 +19,9 @@ export const requestBudget = new AsyncLocalStorage<RequestBudget>();
 function pbkdf2Iterations(algorithm: unknown): number | undefined {
   if (typeof algorithm !== 'object' || algorithm === null) return undefined;
   const { name, iterations } = algorithm as { name?: unknown; iterations?: unknown };
-  return typeof name === 'string' && name.toUpperCase() === 'PBKDF2' && typeof iterations === 'number'
+  return typeof name === 'string' &&
+    name.toUpperCase() === 'PBKDF2' &&
+    typeof iterations === 'number'
     ? iterations
     : undefined;
 }
@@ -68,7 +70,9 @@ export function installConsoleCapture(): void {
     console[method] = (...args: unknown[]) => {
       const budget = requestBudget.getStore();
       if (budget === undefined) return original(...args);
-      budget.logs.push(args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(' '));
+      budget.logs.push(
+        args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(' '),
+      );
     };
   }
 }

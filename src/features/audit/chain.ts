@@ -31,7 +31,13 @@ export function canonicalJSON(value: unknown): string {
 }
 
 /** MAC of one link: covers every field of the event, its position and the previous MAC. */
-export async function linkMAC(key: CryptoKey, chainId: string, seq: number, prevMac: string, event: ChainedEvent): Promise<string> {
+export async function linkMAC(
+  key: CryptoKey,
+  chainId: string,
+  seq: number,
+  prevMac: string,
+  event: ChainedEvent,
+): Promise<string> {
   const content = canonicalJSON([
     chainId,
     seq,

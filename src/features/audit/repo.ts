@@ -17,7 +17,8 @@ export interface ChainHead {
   anchorMac: string;
 }
 
-const inChain = (chainId: string): SQL => sql`coalesce(tenant_id, ${GLOBAL_CHAIN}::uuid) = ${chainId}::uuid`;
+const inChain = (chainId: string): SQL =>
+  sql`coalesce(tenant_id, ${GLOBAL_CHAIN}::uuid) = ${chainId}::uuid`;
 
 function text(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);
@@ -60,11 +61,21 @@ export async function chainsWithUnsealed(db: Database, limit: number): Promise<s
 }
 
 /** The chain's head (created if missing) and its oldest unsealed events, in one round trip. */
-export async function readUnsealed(db: Database, chainId: string, limit: number): Promise<{ head: ChainHead; events: SealedEvent[] }> {
+export async function readUnsealed(
+  db: Database,
+  chainId: string,
+  limit: number,
+): Promise<{ head: ChainHead; events: SealedEvent[] }> {
   const [, head, events] = await db.batch([
-    db.execute(sql`insert into audit_chains (chain_id, head_seq, head_mac) values (${chainId}::uuid, 0, '') on conflict do nothing`),
-    db.execute(sql`select head_seq, head_mac, anchor_seq, anchor_mac from audit_chains where chain_id = ${chainId}::uuid`),
-    db.execute(sql`select * from audit_events where ${inChain(chainId)} and seq is null order by created_at, id limit ${limit}`),
+    db.execute(
+      sql`insert into audit_chains (chain_id, head_seq, head_mac) values (${chainId}::uuid, 0, '') on conflict do nothing`,
+    ),
+    db.execute(
+      sql`select head_seq, head_mac, anchor_seq, anchor_mac from audit_chains where chain_id = ${chainId}::uuid`,
+    ),
+    db.execute(
+      sql`select * from audit_events where ${inChain(chainId)} and seq is null order by created_at, id limit ${limit}`,
+    ),
   ]);
   return { head: readHead(head.rows[0]), events: events.rows.map(readEvent) };
 }
@@ -80,7 +91,12 @@ export interface Link {
  * Writes the links and moves the head, atomically, only if the head is still where it was read:
  * otherwise the division by zero aborts the batch, so two sealers can never fork a chain.
  */
-export async function writeLinks(db: Database, chainId: string, from: ChainHead, links: Link[]): Promise<void> {
+export async function writeLinks(
+  db: Database,
+  chainId: string,
+  from: ChainHead,
+  links: Link[],
+): Promise<void> {
   const last = links[links.length - 1];
   if (last === undefined) return;
   const rows = sql.join(
@@ -103,12 +119,19 @@ export async function writeLinks(db: Database, chainId: string, from: ChainHead,
 }
 
 export async function readChainHead(db: Database, chainId: string): Promise<ChainHead | null> {
-  const result = await db.execute(sql`select head_seq, head_mac, anchor_seq, anchor_mac from audit_chains where chain_id = ${chainId}::uuid`);
+  const result = await db.execute(
+    sql`select head_seq, head_mac, anchor_seq, anchor_mac from audit_chains where chain_id = ${chainId}::uuid`,
+  );
   return result.rows[0] === undefined ? null : readHead(result.rows[0]);
 }
 
 /** Sealed events after `afterSeq`, in chain order. */
-export async function readSealedPage(db: Database, chainId: string, afterSeq: number, limit: number): Promise<SealedEvent[]> {
+export async function readSealedPage(
+  db: Database,
+  chainId: string,
+  afterSeq: number,
+  limit: number,
+): Promise<SealedEvent[]> {
   const result = await db.execute(sql`
     select * from audit_events where ${inChain(chainId)} and seq is not null and seq > ${afterSeq}
     order by seq limit ${limit}`);
@@ -116,7 +139,9 @@ export async function readSealedPage(db: Database, chainId: string, afterSeq: nu
 }
 
 export async function countUnsealed(db: Database, chainId: string): Promise<number> {
-  const result = await db.execute(sql`select count(*)::int as n from audit_events where ${inChain(chainId)} and seq is null`);
+  const result = await db.execute(
+    sql`select count(*)::int as n from audit_events where ${inChain(chainId)} and seq is null`,
+  );
   return Number(result.rows[0]?.n ?? 0);
 }
 
@@ -124,7 +149,12 @@ export async function countUnsealed(db: Database, chainId: string): Promise<numb
  * Deletes, from the start of the chain, up to `limit` sealed events older than `cutoff`, and
  * moves the chain's anchor past them so verification starts from the first one kept.
  */
-export async function pruneBefore(db: Database, chainId: string, cutoff: Date, limit: number): Promise<number> {
+export async function pruneBefore(
+  db: Database,
+  chainId: string,
+  cutoff: Date,
+  limit: number,
+): Promise<number> {
   const result = await db.execute(sql`
     with keep_from as (
       select coalesce(min(seq), (select head_seq + 1 from audit_chains where chain_id = ${chainId}::uuid), 0) as seq
@@ -159,12 +189,22 @@ export interface AuditQuery {
 /** Newest first, stable on (created_at, id). */
 export async function listEvents(db: Database, query: AuditQuery): Promise<SealedEvent[]> {
   const filters: SQL[] = [sql`tenant_id = ${query.tenantId}::uuid`];
-  if (query.types.length > 0) filters.push(sql`type in (${sql.join(query.types.map((t) => sql`${t}`), sql`, `)})`);
-  if (query.userId !== null) filters.push(sql`(actor_id = ${query.userId} or target_id = ${query.userId})`);
-  if (query.from !== null) filters.push(sql`created_at >= ${query.from.toISOString()}::timestamptz`);
+  if (query.types.length > 0)
+    filters.push(
+      sql`type in (${sql.join(
+        query.types.map((t) => sql`${t}`),
+        sql`, `,
+      )})`,
+    );
+  if (query.userId !== null)
+    filters.push(sql`(actor_id = ${query.userId} or target_id = ${query.userId})`);
+  if (query.from !== null)
+    filters.push(sql`created_at >= ${query.from.toISOString()}::timestamptz`);
   if (query.to !== null) filters.push(sql`created_at < ${query.to.toISOString()}::timestamptz`);
   if (query.after !== null) {
-    filters.push(sql`(created_at, id) < (${query.after.createdAt.toISOString()}::timestamptz, ${query.after.id}::uuid)`);
+    filters.push(
+      sql`(created_at, id) < (${query.after.createdAt.toISOString()}::timestamptz, ${query.after.id}::uuid)`,
+    );
   }
   const result = await db.execute(sql`
     select * from audit_events where ${sql.join(filters, sql` and `)}

@@ -8,7 +8,10 @@ import { enforceRetention, sealAllChains } from './service.ts';
  * event is not yet tamper-evident is one tick), then deletes events past retention in bounded
  * batches.
  */
-export async function runAuditMaintenance(env: Env, now: Date): Promise<{ sealed: number; pruned: number }> {
+export async function runAuditMaintenance(
+  env: Env,
+  now: Date,
+): Promise<{ sealed: number; pruned: number }> {
   const result = loadConfig(env);
   if (!result.ok) return { sealed: 0, pruned: 0 };
   const config = result.config;

@@ -1,5 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  index,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 /**
  * Security and admin events. Rows are written in the same statement as the action they record;
@@ -9,7 +18,9 @@ import { bigint, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } fro
 export const auditEvents = pgTable(
   'audit_events',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     tenantId: uuid('tenant_id'),
     type: text('type').notNull(),
     actorType: text('actor_type').notNull(),
@@ -27,9 +38,14 @@ export const auditEvents = pgTable(
   },
   (table) => [
     // A position in a chain is taken once: two sealers racing cannot both seal it.
-    uniqueIndex('audit_events_chain_position').on(sql`coalesce(${table.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid)`, table.seq),
+    uniqueIndex('audit_events_chain_position').on(
+      sql`coalesce(${table.tenantId}, '00000000-0000-0000-0000-000000000000'::uuid)`,
+      table.seq,
+    ),
     index('audit_events_tenant_time').on(table.tenantId, table.createdAt),
-    index('audit_events_unsealed').on(table.tenantId).where(sql`seq is null`),
+    index('audit_events_unsealed')
+      .on(table.tenantId)
+      .where(sql`seq is null`),
   ],
 );
 

@@ -4,7 +4,16 @@ import { KEY_PURPOSE, deriveHMACKey } from '../../lib/keys.ts';
 import { resolveSettings, tenantSettingsSchema } from '../tenants/settings.ts';
 import { parseJSON } from '../tenants/repo.ts';
 import { GLOBAL_CHAIN, linkMAC } from './chain.ts';
-import { chainsWithUnsealed, countUnsealed, pruneBefore, readChainHead, readSealedPage, readUnsealed, writeLinks, type Link } from './repo.ts';
+import {
+  chainsWithUnsealed,
+  countUnsealed,
+  pruneBefore,
+  readChainHead,
+  readSealedPage,
+  readUnsealed,
+  writeLinks,
+  type Link,
+} from './repo.ts';
 
 export interface AuditDeps {
   db: Database;
@@ -36,7 +45,10 @@ export async function sealChain(deps: AuditDeps, chainId: string): Promise<numbe
 }
 
 /** What the scheduled worker runs: seal every chain that has waiting events (bounded). */
-export async function sealAllChains(deps: AuditDeps, options: { maxChains?: number } = {}): Promise<number> {
+export async function sealAllChains(
+  deps: AuditDeps,
+  options: { maxChains?: number } = {},
+): Promise<number> {
   let sealed = 0;
   for (const chainId of await chainsWithUnsealed(deps.db, options.maxChains ?? 100)) {
     let count: number;
@@ -50,12 +62,24 @@ export async function sealAllChains(deps: AuditDeps, options: { maxChains?: numb
 
 export type VerifyResult =
   | { ok: true; checked: number; headSeq: number; unsealed: number }
-  | { ok: false; checked: number; seq: number; eventId: string | null; problem: 'edited' | 'missing' | 'relinked' | 'truncated'; message: string };
+  | {
+      ok: false;
+      checked: number;
+      seq: number;
+      eventId: string | null;
+      problem: 'edited' | 'missing' | 'relinked' | 'truncated';
+      message: string;
+    };
 
 /** Recomputes the chain from its anchor; reports the first broken link. */
 export async function verifyChain(deps: AuditDeps, chainId: string): Promise<VerifyResult> {
   const key = await chainKey(deps.secretKey);
-  const head = (await readChainHead(deps.db, chainId)) ?? { headSeq: 0, headMac: '', anchorSeq: 0, anchorMac: '' };
+  const head = (await readChainHead(deps.db, chainId)) ?? {
+    headSeq: 0,
+    headMac: '',
+    anchorSeq: 0,
+    anchorMac: '',
+  };
   let expectedSeq = head.anchorSeq + 1;
   let prevMac = head.anchorMac;
   let checked = 0;
@@ -64,14 +88,35 @@ export async function verifyChain(deps: AuditDeps, chainId: string): Promise<Ver
     for (const event of page) {
       const seq = event.seq!;
       if (seq !== expectedSeq) {
-        return { ok: false, checked, seq: expectedSeq, eventId: null, problem: 'missing', message: `event ${expectedSeq} is missing (next present is ${seq})` };
+        return {
+          ok: false,
+          checked,
+          seq: expectedSeq,
+          eventId: null,
+          problem: 'missing',
+          message: `event ${expectedSeq} is missing (next present is ${seq})`,
+        };
       }
       if (event.prevMac !== prevMac) {
-        return { ok: false, checked, seq, eventId: event.id, problem: 'relinked', message: `event ${seq} does not follow event ${seq - 1}` };
+        return {
+          ok: false,
+          checked,
+          seq,
+          eventId: event.id,
+          problem: 'relinked',
+          message: `event ${seq} does not follow event ${seq - 1}`,
+        };
       }
       const mac = await linkMAC(key, chainId, seq, prevMac, event);
       if (mac !== event.mac) {
-        return { ok: false, checked, seq, eventId: event.id, problem: 'edited', message: `event ${seq} was altered after it was sealed` };
+        return {
+          ok: false,
+          checked,
+          seq,
+          eventId: event.id,
+          problem: 'edited',
+          message: `event ${seq} was altered after it was sealed`,
+        };
       }
       prevMac = mac;
       expectedSeq += 1;
@@ -89,14 +134,23 @@ export async function verifyChain(deps: AuditDeps, chainId: string): Promise<Ver
       message: `events ${expectedSeq} to ${head.headSeq} are missing from the end of the chain`,
     };
   }
-  return { ok: true, checked, headSeq: head.headSeq, unsealed: await countUnsealed(deps.db, chainId) };
+  return {
+    ok: true,
+    checked,
+    headSeq: head.headSeq,
+    unsealed: await countUnsealed(deps.db, chainId),
+  };
 }
 
 const PRUNE_BATCH = 1000;
 const DEFAULT_RETENTION_DAYS = tenantSettingsSchema.parse({}).auditRetentionDays;
 
 /** Retention: per tenant, deletes sealed events older than its setting, PRUNE_BATCH at a time. */
-export async function enforceRetention(deps: AuditDeps, now: Date, options: { maxBatches?: number } = {}): Promise<number> {
+export async function enforceRetention(
+  deps: AuditDeps,
+  now: Date,
+  options: { maxBatches?: number } = {},
+): Promise<number> {
   // Only tenants that have something to delete, so the batch cap is spent on real work.
   const tenants = await deps.db.execute(sql`
     select t.id, t.settings from tenants t

@@ -1,6 +1,10 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../app-env.ts';
-import { EXPECTED_SCHEMA_VERSION, assertSchemaVersion, readSchemaVersion } from '../../db/schema-version.ts';
+import {
+  EXPECTED_SCHEMA_VERSION,
+  assertSchemaVersion,
+  readSchemaVersion,
+} from '../../db/schema-version.ts';
 import { AppError } from '../../errors.ts';
 
 export const healthRoutes = new Hono<AppEnv>();
@@ -17,5 +21,9 @@ healthRoutes.get('/health/ready', async (c) => {
     throw new AppError('not_ready', 'the database cannot be reached', { cause: error });
   }
   assertSchemaVersion(version);
-  return c.json({ status: 'ready', schema_version: version, expected_version: EXPECTED_SCHEMA_VERSION });
+  return c.json({
+    status: 'ready',
+    schema_version: version,
+    expected_version: EXPECTED_SCHEMA_VERSION,
+  });
 });

@@ -61,8 +61,11 @@ export function readKey(row: Record<string, unknown>): ActiveKey | null {
 }
 
 /** Reads the s_*, u_*, m_role and rbac_* columns of `SESSION_COLUMNS`. */
-export function readSession(row: Record<string, unknown>): { session: ActiveSession; user: SessionUser } | null {
-  if (row.s_id === null || row.s_id === undefined || row.u_id === null || row.u_id === undefined) return null;
+export function readSession(
+  row: Record<string, unknown>,
+): { session: ActiveSession; user: SessionUser } | null {
+  if (row.s_id === null || row.s_id === undefined || row.u_id === null || row.u_id === undefined)
+    return null;
   const access = readAccessClaims(row);
   return {
     session: {
@@ -114,7 +117,12 @@ export function liveSession(now: Date): SQL {
  * The session check: tenant, session, user, role in the active organization and the tenant's
  * active signing key, in one round trip, touching last-seen (and the idle expiry) when stale.
  */
-export async function loadSession(db: Database, scope: TenantScope, tokenHash: string, now: Date): Promise<LoadedSession | null> {
+export async function loadSession(
+  db: Database,
+  scope: TenantScope,
+  tokenHash: string,
+  now: Date,
+): Promise<LoadedSession | null> {
   const at = now.toISOString();
   const result = await db.execute(sql`
     with found as (
@@ -210,7 +218,11 @@ export async function revokeSessionByToken(
           at: now,
         },
         sql`revoked`,
-        { targetId: sql`revoked.id`, tenantId: sql`revoked.tenant_id`, actorId: sql`revoked.user_id` },
+        {
+          targetId: sql`revoked.id`,
+          tenantId: sql`revoked.tenant_id`,
+          actorId: sql`revoked.user_id`,
+        },
       )}
     )
     select ${TENANT_COLUMNS}, (select ok from allowed) as origin_allowed, (select count(*) from revoked)::int as revoked
@@ -218,7 +230,11 @@ export async function revokeSessionByToken(
   const row = result.rows[0];
   const tenant = scopeTenant(scope, row);
   if (row === undefined || tenant === null) return null;
-  return { tenant, revoked: Number(row.revoked) > 0, originAllowed: row.origin_allowed === true || row.origin_allowed === 't' };
+  return {
+    tenant,
+    revoked: Number(row.revoked) > 0,
+    originAllowed: row.origin_allowed === true || row.origin_allowed === 't',
+  };
 }
 
 export interface SessionListing {
@@ -231,7 +247,12 @@ export interface SessionListing {
   userAgent: string | null;
 }
 
-export async function listUserSessions(db: Database, tenantId: string, userId: string, now: Date): Promise<SessionListing[]> {
+export async function listUserSessions(
+  db: Database,
+  tenantId: string,
+  userId: string,
+  now: Date,
+): Promise<SessionListing[]> {
   const result = await db.execute(sql`
     select s.id, s.created_at, s.last_seen_at, s.expires_at, s.idle_expires_at, s.ip, s.user_agent
     from sessions s
@@ -266,7 +287,11 @@ export async function revokeUserSessions(
 ): Promise<number> {
   const at = now.toISOString();
   const filter =
-    which === 'all' ? sql`true` : 'only' in which ? sql`s.id = ${which.only}::uuid` : sql`s.id <> ${which.except}::uuid`;
+    which === 'all'
+      ? sql`true`
+      : 'only' in which
+        ? sql`s.id = ${which.only}::uuid`
+        : sql`s.id <> ${which.except}::uuid`;
   const result = await db.execute(sql`
     with revoked as (
       update sessions s set revoked_at = ${at}::timestamptz

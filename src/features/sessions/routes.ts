@@ -7,7 +7,14 @@ import { assertOriginAllowed, isAllowedOrigin } from '../../http/cors.ts';
 import { publicUser } from '../accounts/service.ts';
 import { verifyAccessToken } from '../tokens/service.ts';
 import { clearSessionCookie, readSessionCookie } from './cookie.ts';
-import { authenticate, listSessions, logout, revokeOtherSessions, revokeSession, type Authenticated } from './service.ts';
+import {
+  authenticate,
+  listSessions,
+  logout,
+  revokeOtherSessions,
+  revokeSession,
+  type Authenticated,
+} from './service.ts';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -19,8 +26,13 @@ declare module 'hono' {
 export function requireSession(options: { write: boolean }) {
   return createMiddleware<AppEnv & { Variables: { auth: Authenticated } }>(async (c, next) => {
     const { deps, tenantScope } = c.var;
-    const auth = await authenticate(deps, tenantScope, readSessionCookie(c, deps.config, tenantScope.ref));
-    if (options.write) assertOriginAllowed(c.req.header('Origin'), new URL(c.req.url), deps.config, auth.tenant);
+    const auth = await authenticate(
+      deps,
+      tenantScope,
+      readSessionCookie(c, deps.config, tenantScope.ref),
+    );
+    if (options.write)
+      assertOriginAllowed(c.req.header('Origin'), new URL(c.req.url), deps.config, auth.tenant);
     c.set('auth', auth);
     await next();
   });
@@ -50,7 +62,8 @@ sessionRoutes.get('/v1/auth/session', async (c) => {
   const authorization = c.req.header('Authorization');
   if (authorization !== undefined) {
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization);
-    if (match === null) throw new AppError('invalid_token', 'expected Authorization: Bearer <access token>');
+    if (match === null)
+      throw new AppError('invalid_token', 'expected Authorization: Bearer <access token>');
     const claims = await verifyAccessToken(deps, tenantScope, match[1]!);
     return c.json({
       user: { id: claims.sub, email: claims.email, email_verified: claims.email_verified },
@@ -58,7 +71,11 @@ sessionRoutes.get('/v1/auth/session', async (c) => {
       token: { expires_at: new Date((claims.exp ?? 0) * 1000).toISOString() },
     });
   }
-  const auth = await authenticate(deps, tenantScope, readSessionCookie(c, deps.config, tenantScope.ref));
+  const auth = await authenticate(
+    deps,
+    tenantScope,
+    readSessionCookie(c, deps.config, tenantScope.ref),
+  );
   return c.json({ user: publicUser(auth.user), session: sessionView(auth) });
 });
 
@@ -67,9 +84,17 @@ sessionRoutes.post('/v1/auth/logout', async (c) => {
   const origin = c.req.header('Origin');
   const url = new URL(c.req.url);
   // Origins known without the tenant row pass here; others are checked against it in the query.
-  if (origin === 'null') throw new AppError('origin_not_allowed', 'this origin may not act with the session cookie');
-  const originToCheck = origin === undefined || isAllowedOrigin(origin, url, deps.config, null) ? null : origin;
-  await logout(deps, tenantScope, readSessionCookie(c, deps.config, tenantScope.ref), originToCheck, clientInfo(c));
+  if (origin === 'null')
+    throw new AppError('origin_not_allowed', 'this origin may not act with the session cookie');
+  const originToCheck =
+    origin === undefined || isAllowedOrigin(origin, url, deps.config, null) ? null : origin;
+  await logout(
+    deps,
+    tenantScope,
+    readSessionCookie(c, deps.config, tenantScope.ref),
+    originToCheck,
+    clientInfo(c),
+  );
   clearSessionCookie(c, deps.config, tenantScope.ref);
   return c.json({ status: 'signed_out' });
 });
@@ -99,7 +124,11 @@ sessionRoutes.delete('/v1/auth/sessions/:id', requireSession({ write: true }), a
   return c.json({ status: 'revoked' });
 });
 
-sessionRoutes.post('/v1/auth/sessions/revoke-others', requireSession({ write: true }), async (c) => {
-  const revoked = await revokeOtherSessions(c.var.deps, c.var.auth, clientInfo(c));
-  return c.json({ revoked });
-});
+sessionRoutes.post(
+  '/v1/auth/sessions/revoke-others',
+  requireSession({ write: true }),
+  async (c) => {
+    const revoked = await revokeOtherSessions(c.var.deps, c.var.auth, clientInfo(c));
+    return c.json({ revoked });
+  },
+);

@@ -62,9 +62,18 @@ export async function startSession(
 }
 
 /** The session check: one round trip; 404 for an unknown tenant, 401 without a live session. */
-export async function authenticate(deps: Deps, scope: TenantScope, token: string | undefined): Promise<Authenticated> {
+export async function authenticate(
+  deps: Deps,
+  scope: TenantScope,
+  token: string | undefined,
+): Promise<Authenticated> {
   // No cookie still loads the tenant, so even the 401 carries the tenant's CORS headers.
-  const loaded = await loadSession(deps.db, scope, token === undefined ? '' : await hashToken(token), deps.clock.now());
+  const loaded = await loadSession(
+    deps.db,
+    scope,
+    token === undefined ? '' : await hashToken(token),
+    deps.clock.now(),
+  );
   if (loaded === null) throw new AppError('unknown_tenant', 'no such tenant');
   if (loaded.session === null || loaded.user === null) {
     throw new AppError('unauthorized', 'no valid session');
@@ -89,7 +98,8 @@ export async function logout(
     client,
   );
   if (result === null) throw new AppError('unknown_tenant', 'no such tenant');
-  if (!result.originAllowed) throw new AppError('origin_not_allowed', 'this origin may not act with the session cookie');
+  if (!result.originAllowed)
+    throw new AppError('origin_not_allowed', 'this origin may not act with the session cookie');
   return result.tenant;
 }
 
@@ -98,10 +108,20 @@ export function listSessions(deps: Deps, auth: Authenticated): Promise<SessionLi
 }
 
 function selfRevocation(auth: Authenticated, client: ClientInfo, reason: string): RevocationAudit {
-  return { actor: { type: 'user', id: auth.user.id }, ip: client.ip, userAgent: client.userAgent, reason };
+  return {
+    actor: { type: 'user', id: auth.user.id },
+    ip: client.ip,
+    userAgent: client.userAgent,
+    reason,
+  };
 }
 
-export async function revokeSession(deps: Deps, auth: Authenticated, sessionId: string, client: ClientInfo): Promise<void> {
+export async function revokeSession(
+  deps: Deps,
+  auth: Authenticated,
+  sessionId: string,
+  client: ClientInfo,
+): Promise<void> {
   const count = await revokeUserSessions(
     deps.db,
     auth.tenant.id,
@@ -113,7 +133,11 @@ export async function revokeSession(deps: Deps, auth: Authenticated, sessionId: 
   if (count === 0) throw new AppError('not_found', 'no such session');
 }
 
-export function revokeOtherSessions(deps: Deps, auth: Authenticated, client: ClientInfo): Promise<number> {
+export function revokeOtherSessions(
+  deps: Deps,
+  auth: Authenticated,
+  client: ClientInfo,
+): Promise<number> {
   return revokeUserSessions(
     deps.db,
     auth.tenant.id,

@@ -1,7 +1,12 @@
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../../app-env.ts';
 import { AppError } from '../../errors.ts';
-import { CORS_ALLOWED_HEADERS, CORS_MAX_AGE_SECONDS, corsHeaders, isAllowedOrigin } from '../../http/cors.ts';
+import {
+  CORS_ALLOWED_HEADERS,
+  CORS_MAX_AGE_SECONDS,
+  corsHeaders,
+  isAllowedOrigin,
+} from '../../http/cors.ts';
 import { SLUG, rootTenantRef, type TenantRef } from './context.ts';
 import { findTenant } from './repo.ts';
 import { currentRequestScope } from '../../request-scope.ts';
@@ -32,7 +37,11 @@ export const tenantCORS = createMiddleware<AppEnv>(async (c, next) => {
   const url = new URL(c.req.url);
   const scope = c.var.tenantScope;
   const { config, db } = c.var.deps;
-  if (c.req.method === 'OPTIONS' && origin !== undefined && c.req.header('Access-Control-Request-Method')) {
+  if (
+    c.req.method === 'OPTIONS' &&
+    origin !== undefined &&
+    c.req.header('Access-Control-Request-Method')
+  ) {
     const tenant = await findTenant(db, scope);
     if (tenant === null) throw new AppError('unknown_tenant', 'no such tenant');
     c.header('Vary', 'Origin');
@@ -49,8 +58,13 @@ export const tenantCORS = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next();
   c.res.headers.append('Vary', 'Origin');
-  if (scope.tenant !== null && scope.tenant.slug !== c.var.tenantSlug) c.set('tenantSlug', scope.tenant.slug);
-  if (origin !== undefined && origin !== 'null' && isAllowedOrigin(origin, url, config, scope.tenant)) {
+  if (scope.tenant !== null && scope.tenant.slug !== c.var.tenantSlug)
+    c.set('tenantSlug', scope.tenant.slug);
+  if (
+    origin !== undefined &&
+    origin !== 'null' &&
+    isAllowedOrigin(origin, url, config, scope.tenant)
+  ) {
     for (const [name, value] of Object.entries(corsHeaders(origin))) c.res.headers.set(name, value);
   }
   return undefined;

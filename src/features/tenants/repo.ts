@@ -34,14 +34,19 @@ export function readTenant(row: Record<string, unknown>): Tenant | null {
 }
 
 /** Reads the tenant from a row into the request's scope; null when the row names none. */
-export function scopeTenant(scope: TenantScope, row: Record<string, unknown> | undefined): Tenant | null {
+export function scopeTenant(
+  scope: TenantScope,
+  row: Record<string, unknown> | undefined,
+): Tenant | null {
   const tenant = row === undefined ? null : readTenant(row);
   if (tenant !== null) scope.tenant = tenant;
   return tenant;
 }
 
 export async function findTenant(db: Database, scope: TenantScope): Promise<Tenant | null> {
-  const result = await db.execute(sql`select ${TENANT_COLUMNS} from tenants t where ${tenantMatch(scope.ref)}`);
+  const result = await db.execute(
+    sql`select ${TENANT_COLUMNS} from tenants t where ${tenantMatch(scope.ref)}`,
+  );
   return scopeTenant(scope, result.rows[0]);
 }
 

@@ -29,7 +29,10 @@ export function validateCORSOrigins(origins: string[]): string[] {
   for (const origin of origins) {
     // `*` with credentials is refused by browsers and would hand sessions to every site.
     if (!isOrigin(origin)) {
-      throw new AppError('invalid_request', 'each CORS origin must be an exact origin such as https://app.example.com');
+      throw new AppError(
+        'invalid_request',
+        'each CORS origin must be an exact origin such as https://app.example.com',
+      );
     }
   }
   return [...new Set(origins)];
@@ -43,11 +46,18 @@ export async function createTenant(deps: TenantDeps, input: CreateTenantInput): 
   const settings = tenantSettingsSchema.partial().parse(input.settings ?? {});
   const corsOrigins = validateCORSOrigins(input.corsOrigins ?? []);
   const id = crypto.randomUUID();
-  const key = await generateSigningKey(deps.secretKey, id, resolveSettings(settings).signingAlgorithm, deps.random);
+  const key = await generateSigningKey(
+    deps.secretKey,
+    id,
+    resolveSettings(settings).signingAlgorithm,
+    deps.random,
+  );
   const hostnames = (input.hostnames ?? []).map((hostname) => hostname.toLowerCase());
   try {
     await deps.db.batch([
-      deps.db.insert(tenants).values({ id, slug: input.slug, name: input.name, settings, corsOrigins }),
+      deps.db
+        .insert(tenants)
+        .values({ id, slug: input.slug, name: input.name, settings, corsOrigins }),
       deps.db.insert(signingKeys).values({
         id: key.id,
         tenantId: id,
@@ -57,13 +67,23 @@ export async function createTenant(deps: TenantDeps, input: CreateTenantInput): 
         privateKey: key.privateKey,
         status: 'active',
       }),
-      ...hostnames.map((hostname) => deps.db.insert(tenantHostnames).values({ hostname, tenantId: id })),
+      ...hostnames.map((hostname) =>
+        deps.db.insert(tenantHostnames).values({ hostname, tenantId: id }),
+      ),
     ]);
   } catch (error) {
     if (pgErrorCode(error) === UNIQUE_VIOLATION) {
-      throw new AppError('conflict', 'a tenant with that slug or hostname exists', { cause: error });
+      throw new AppError('conflict', 'a tenant with that slug or hostname exists', {
+        cause: error,
+      });
     }
     throw error;
   }
-  return { id, slug: input.slug, name: input.name, settings: resolveSettings(settings), corsOrigins };
+  return {
+    id,
+    slug: input.slug,
+    name: input.name,
+    settings: resolveSettings(settings),
+    corsOrigins,
+  };
 }

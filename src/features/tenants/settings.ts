@@ -12,10 +12,25 @@ export const tenantSettingsSchema = z.object({
       rejectEmailLocalPart: z.boolean().default(false),
     })
     .default({ minLength: 8, requireClasses: [], rejectEmailLocalPart: false }),
-  sessionIdleTTLSeconds: z.number().int().min(60).max(31_536_000).default(7 * 24 * 3600),
-  sessionAbsoluteTTLSeconds: z.number().int().min(60).max(31_536_000).default(30 * 24 * 3600),
+  sessionIdleTTLSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(31_536_000)
+    .default(7 * 24 * 3600),
+  sessionAbsoluteTTLSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(31_536_000)
+    .default(30 * 24 * 3600),
   accessTokenTTLSeconds: z.number().int().min(30).max(86_400).default(600),
-  refreshTokenTTLSeconds: z.number().int().min(60).max(31_536_000).default(30 * 24 * 3600),
+  refreshTokenTTLSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(31_536_000)
+    .default(30 * 24 * 3600),
   /** Seconds a rotated refresh token still rotates (concurrent tabs); 0: any reuse is theft. */
   refreshReuseGraceSeconds: z.number().int().min(0).max(60).default(0),
   registrationEnabled: z.boolean().default(true),

@@ -29,7 +29,10 @@ export async function generateSigningKey(
   alg: SigningAlgorithm,
   random: { bytes(length: number): Uint8Array },
 ): Promise<NewSigningKey> {
-  const pair = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+  const pair = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'RS256' ? { modulusLength: 2048 } : {}),
+  });
   const kid = encodeBase64url(random.bytes(12));
   const publicJWK = { ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' };
   const pkcs8 = await exportPKCS8(pair.privateKey);

@@ -3,7 +3,13 @@ import type { JWK } from 'jose';
 import type { Database } from '../../db/client.ts';
 import { auditInsertEach } from '../audit/events.ts';
 import type { Tenant, TenantRef, TenantScope } from '../tenants/context.ts';
-import { TENANT_COLUMNS, parseJSON, scopeTenant, settingSQL, tenantMatch } from '../tenants/repo.ts';
+import {
+  TENANT_COLUMNS,
+  parseJSON,
+  scopeTenant,
+  settingSQL,
+  tenantMatch,
+} from '../tenants/repo.ts';
 import {
   SESSION_COLUMNS,
   liveSession,
@@ -24,7 +30,12 @@ export interface NewRefreshToken {
 export interface Rotation {
   tenant: Tenant;
   /** Present when the presented token rotated into `next`. */
-  rotated: { session: ActiveSession; user: SessionUser; key: ActiveKey | null; expiresAt: Date } | null;
+  rotated: {
+    session: ActiveSession;
+    user: SessionUser;
+    key: ActiveKey | null;
+    expiresAt: Date;
+  } | null;
 }
 
 /**
@@ -146,7 +157,10 @@ export interface PublishedKeys {
 }
 
 /** Public keys a verifier should accept: the active one and those kept published after rotation. */
-export async function listPublishedKeys(db: Database, scope: TenantScope | { ref: TenantRef; tenant: null }): Promise<PublishedKeys | null> {
+export async function listPublishedKeys(
+  db: Database,
+  scope: TenantScope | { ref: TenantRef; tenant: null },
+): Promise<PublishedKeys | null> {
   const result = await db.execute(sql`
     select ${TENANT_COLUMNS}, k.public_jwk
     from tenants t

@@ -33,11 +33,26 @@ export async function rotateSigningKey(
 }
 
 /** Removes a published (no longer active) key from the JWKS: tokens it signed stop verifying. */
-export async function retireSigningKey(deps: Pick<TenantDeps, 'db'>, tenantId: string, kid: string, now: Date): Promise<void> {
+export async function retireSigningKey(
+  deps: Pick<TenantDeps, 'db'>,
+  tenantId: string,
+  kid: string,
+  now: Date,
+): Promise<void> {
   const retired = await deps.db
     .update(signingKeys)
     .set({ status: 'retired', retiredAt: now })
-    .where(and(eq(signingKeys.tenantId, tenantId), eq(signingKeys.kid, kid), eq(signingKeys.status, 'published')))
+    .where(
+      and(
+        eq(signingKeys.tenantId, tenantId),
+        eq(signingKeys.kid, kid),
+        eq(signingKeys.status, 'published'),
+      ),
+    )
     .returning({ kid: signingKeys.kid });
-  if (retired.length === 0) throw new AppError('not_found', 'no published key with that kid (the active key cannot be retired)');
+  if (retired.length === 0)
+    throw new AppError(
+      'not_found',
+      'no published key with that kid (the active key cannot be retired)',
+    );
 }

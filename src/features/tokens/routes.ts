@@ -26,7 +26,11 @@ tokenRoutes.post('/v1/auth/token', async (c) => {
     await enforce(deps, REFRESH_PER_IP.name, clientInfo(c).ip, { tenant: tenantScope.ref });
     return c.json(await refresh(deps, tenantScope, input.refresh_token, clientInfo(c)));
   }
-  const auth = await authenticate(deps, tenantScope, readSessionCookie(c, deps.config, tenantScope.ref));
+  const auth = await authenticate(
+    deps,
+    tenantScope,
+    readSessionCookie(c, deps.config, tenantScope.ref),
+  );
   assertOriginAllowed(c.req.header('Origin'), new URL(c.req.url), deps.config, auth.tenant);
   await enforce(deps, REFRESH_PER_SESSION.name, auth.session.id, { tenant: auth.tenant });
   return c.json(await exchangeSession(deps, auth.tenant, auth.key, auth.session, auth.user));

@@ -9,7 +9,9 @@ export type SigningKeyStatus = 'active' | 'published' | 'retired';
 export const signingKeys = pgTable(
   'signing_keys',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
@@ -24,14 +26,18 @@ export const signingKeys = pgTable(
   },
   (table) => [
     // At most one active key per tenant: rotation swaps it in one statement.
-    uniqueIndex('signing_keys_one_active').on(table.tenantId).where(sql`status = 'active'`),
+    uniqueIndex('signing_keys_one_active')
+      .on(table.tenantId)
+      .where(sql`status = 'active'`),
   ],
 );
 
 export const refreshTokens = pgTable(
   'refresh_tokens',
   {
-    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`gen_random_uuid()`),
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),

@@ -1,4 +1,11 @@
-import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { encodeBase64url } from '../../lib/encoding.ts';
@@ -7,7 +14,12 @@ import type { ClientInfo } from '../sessions/service.ts';
 import type { ActiveKey, ActiveSession, SessionUser } from '../sessions/repo.ts';
 import { issuerURL, type Tenant, type TenantScope } from '../tenants/context.ts';
 import { unsealPrivateKey, signAccessToken, type AccessTokenClaims } from './keys.ts';
-import { insertRefreshToken, listPublishedKeys, revokeFamilyOnReuse, rotateRefreshToken } from './repo.ts';
+import {
+  insertRefreshToken,
+  listPublishedKeys,
+  revokeFamilyOnReuse,
+  rotateRefreshToken,
+} from './repo.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -21,7 +33,13 @@ export function audienceOf(deps: Deps, tenant: Tenant): string {
   return tenant.settings.audience ?? issuerURL(deps.config, tenant.slug);
 }
 
-async function accessToken(deps: Deps, tenant: Tenant, key: ActiveKey | null, session: ActiveSession, user: SessionUser): Promise<string> {
+async function accessToken(
+  deps: Deps,
+  tenant: Tenant,
+  key: ActiveKey | null,
+  session: ActiveSession,
+  user: SessionUser,
+): Promise<string> {
   if (key === null) throw new AppError('server_error', 'the tenant has no active signing key');
   const claims: AccessTokenClaims = {
     // Mapped claims first: a fixed claim below always wins (reserved names are refused anyway).
@@ -49,7 +67,11 @@ async function accessToken(deps: Deps, tenant: Tenant, key: ActiveKey | null, se
 }
 
 function newRefreshToken(deps: Deps): { token: string; id: string; now: Date } {
-  return { token: encodeBase64url(deps.random.bytes(32)), id: crypto.randomUUID(), now: deps.clock.now() };
+  return {
+    token: encodeBase64url(deps.random.bytes(32)),
+    id: crypto.randomUUID(),
+    now: deps.clock.now(),
+  };
 }
 
 function secondsUntil(now: Date, then: Date): number {
@@ -66,10 +88,19 @@ export async function exchangeSession(
 ): Promise<TokenResponse> {
   const next = newRefreshToken(deps);
   const expiresAt = new Date(
-    Math.min(next.now.getTime() + tenant.settings.refreshTokenTTLSeconds * 1000, session.expiresAt.getTime()),
+    Math.min(
+      next.now.getTime() + tenant.settings.refreshTokenTTLSeconds * 1000,
+      session.expiresAt.getTime(),
+    ),
   );
   const access = await accessToken(deps, tenant, key, session, user);
-  await insertRefreshToken(deps.db, tenant.id, session.id, { id: next.id, tokenHash: await hashToken(next.token), now: next.now }, expiresAt);
+  await insertRefreshToken(
+    deps.db,
+    tenant.id,
+    session.id,
+    { id: next.id, tokenHash: await hashToken(next.token), now: next.now },
+    expiresAt,
+  );
   return {
     access_token: access,
     token_type: 'Bearer',
@@ -80,7 +111,12 @@ export async function exchangeSession(
 }
 
 /** Refresh token → access token and the next refresh token; reuse revokes the family. */
-export async function refresh(deps: Deps, scope: TenantScope, presented: string, client: ClientInfo): Promise<TokenResponse> {
+export async function refresh(
+  deps: Deps,
+  scope: TenantScope,
+  presented: string,
+  client: ClientInfo,
+): Promise<TokenResponse> {
   const next = newRefreshToken(deps);
   const presentedHash = await hashToken(presented);
   const rotation = await rotateRefreshToken(deps.db, scope, presentedHash, {
@@ -90,9 +126,18 @@ export async function refresh(deps: Deps, scope: TenantScope, presented: string,
   });
   if (rotation === null) throw new AppError('unknown_tenant', 'no such tenant');
   if (rotation.rotated === null) {
-    const revokedSession = await revokeFamilyOnReuse(deps.db, rotation.tenant.id, presentedHash, next.now, client);
+    const revokedSession = await revokeFamilyOnReuse(
+      deps.db,
+      rotation.tenant.id,
+      presentedHash,
+      next.now,
+      client,
+    );
     if (revokedSession !== null) {
-      deps.log.warn('refresh token reuse detected; family revoked', { sessionId: revokedSession, tenantSlug: rotation.tenant.slug });
+      deps.log.warn('refresh token reuse detected; family revoked', {
+        sessionId: revokedSession,
+        tenantSlug: rotation.tenant.slug,
+      });
     }
     throw new AppError('invalid_grant', 'the refresh token is invalid, expired or already used');
   }
@@ -136,7 +181,11 @@ export interface VerifiedAccessToken extends JWTPayload {
 }
 
 /** Verifies a bearer access token with no database round trip once the tenant's keys are cached. */
-export async function verifyAccessToken(deps: Deps, scope: TenantScope, token: string): Promise<VerifiedAccessToken> {
+export async function verifyAccessToken(
+  deps: Deps,
+  scope: TenantScope,
+  token: string,
+): Promise<VerifiedAccessToken> {
   const now = deps.clock.now();
   const key = cacheKey(scope);
   let cached = keyCache.get(key);
@@ -145,14 +194,17 @@ export async function verifyAccessToken(deps: Deps, scope: TenantScope, token: s
     cached === undefined ||
     now.getTime() - cached.fetchedAt > JWKS_TTL_MS ||
     // A kid we have not seen may be a key rotated in since; look again, at most once a second.
-    (kid !== undefined && !cached.keys.some((k) => k.kid === kid) && now.getTime() - cached.fetchedAt > REFETCH_MS);
+    (kid !== undefined &&
+      !cached.keys.some((k) => k.kid === kid) &&
+      now.getTime() - cached.fetchedAt > REFETCH_MS);
   if (stale) {
     const found = await listPublishedKeys(deps.db, scope);
     if (found === null) throw new AppError('unknown_tenant', 'no such tenant');
     cached = { keys: found.keys, tenant: found.tenant, fetchedAt: now.getTime() };
     keyCache.set(key, cached);
   }
-  if (cached === undefined) throw new AppError('invalid_token', 'the access token is invalid or expired');
+  if (cached === undefined)
+    throw new AppError('invalid_token', 'the access token is invalid or expired');
   scope.tenant = cached.tenant;
   try {
     const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: cached.keys }), {
@@ -165,7 +217,9 @@ export async function verifyAccessToken(deps: Deps, scope: TenantScope, token: s
     return payload as VerifiedAccessToken;
   } catch (error) {
     if (error instanceof joseErrors.JOSEError) {
-      throw new AppError('invalid_token', 'the access token is invalid or expired', { cause: error });
+      throw new AppError('invalid_token', 'the access token is invalid or expired', {
+        cause: error,
+      });
     }
     throw error;
   }

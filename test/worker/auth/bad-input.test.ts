@@ -6,11 +6,21 @@ import { jsonRequest, send } from '../harness.ts';
 let tenant: TestTenant;
 
 beforeAll(async () => {
-  tenant = await makeTenant({ settings: { passwordPolicy: { minLength: 10, requireClasses: ['digit', 'uppercase'], rejectEmailLocalPart: true } } });
+  tenant = await makeTenant({
+    settings: {
+      passwordPolicy: {
+        minLength: 10,
+        requireClasses: ['digit', 'uppercase'],
+        rejectEmailLocalPart: true,
+      },
+    },
+  });
 });
 
 async function usersInTenant(): Promise<number> {
-  const result = await testDB().execute(sql`select count(*)::int as n from users where tenant_id = ${tenant.id}::uuid`);
+  const result = await testDB().execute(
+    sql`select count(*)::int as n from users where tenant_id = ${tenant.id}::uuid`,
+  );
   return Number(result.rows[0]?.n);
 }
 
@@ -19,21 +29,67 @@ const register = (init: RequestInit) => send(`${tenant.base}/v1/auth/register`, 
 describe('bad input never reaches the database and never answers 500', () => {
   const email = uniqueEmail();
   const cases: [string, () => RequestInit, number, string][] = [
-    ['malformed JSON', () => ({ method: 'POST', body: '{"email": ', headers: { 'Content-Type': 'application/json' } }), 400, 'invalid_json'],
+    [
+      'malformed JSON',
+      () => ({
+        method: 'POST',
+        body: '{"email": ',
+        headers: { 'Content-Type': 'application/json' },
+      }),
+      400,
+      'invalid_json',
+    ],
     ['a JSON array', () => jsonRequest('POST', [email]), 400, 'invalid_request'],
-    ['a wrong type', () => jsonRequest('POST', { email, password: 12345678901 }), 400, 'invalid_request'],
+    [
+      'a wrong type',
+      () => jsonRequest('POST', { email, password: 12345678901 }),
+      400,
+      'invalid_request',
+    ],
     ['a missing field', () => jsonRequest('POST', { email }), 400, 'invalid_request'],
-    ['an invalid email', () => jsonRequest('POST', { email: 'not-an-email', password: 'Password-12345' }), 400, 'invalid_request'],
-    ['a form body (CSRF simple request)', () => ({ method: 'POST', body: `email=${email}&password=x`, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type'],
-    ['a text/plain body (CSRF simple request)', () => ({ method: 'POST', body: JSON.stringify({ email, password: 'Correct-Horse-9' }), headers: { 'Content-Type': 'text/plain' } }), 415, 'unsupported_media_type'],
-    ['a body over 64 KiB', () => jsonRequest('POST', { email, password: 'Correct-Horse-9', name: 'x'.repeat(70 * 1024) }), 413, 'payload_too_large'],
+    [
+      'an invalid email',
+      () => jsonRequest('POST', { email: 'not-an-email', password: 'Password-12345' }),
+      400,
+      'invalid_request',
+    ],
+    [
+      'a form body (CSRF simple request)',
+      () => ({
+        method: 'POST',
+        body: `email=${email}&password=x`,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      }),
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      'a text/plain body (CSRF simple request)',
+      () => ({
+        method: 'POST',
+        body: JSON.stringify({ email, password: 'Correct-Horse-9' }),
+        headers: { 'Content-Type': 'text/plain' },
+      }),
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      'a body over 64 KiB',
+      () =>
+        jsonRequest('POST', { email, password: 'Correct-Horse-9', name: 'x'.repeat(70 * 1024) }),
+      413,
+      'payload_too_large',
+    ],
   ];
   for (const [name, init, status, code] of cases) {
     it(`answers ${status} ${code} for ${name}`, async () => {
       const before = await usersInTenant();
       const sent = await register(init());
       expect(sent.response.status).toBe(status);
-      expect(await sent.json()).toMatchObject({ error: code, error_description: expect.any(String) });
+      expect(await sent.json()).toMatchObject({
+        error: code,
+        error_description: expect.any(String),
+      });
       expect(await usersInTenant()).toBe(before);
     });
   }
@@ -73,19 +129,26 @@ describe('password policy', () => {
 
   it('refuses a password containing the email local part', async () => {
     const email = `zebracorn${Date.now()}@example.com`;
-    const sent = await register(jsonRequest('POST', { email, password: `My-ZEBRACORN${Date.now()}-pw` }));
+    const sent = await register(
+      jsonRequest('POST', { email, password: `My-ZEBRACORN${Date.now()}-pw` }),
+    );
     expect(await sent.json()).toMatchObject({ error: 'password_contains_email' });
   });
 
   it('counts length after NFKC normalisation (ﬁ is two characters)', async () => {
     // "ﬁ" (U+FB01) normalises to "fi": nine code points become ten, meeting the minimum.
-    const sent = await register(jsonRequest('POST', { email: uniqueEmail(), password: 'ﬁ2345678X' }));
+    const sent = await register(
+      jsonRequest('POST', { email: uniqueEmail(), password: 'ﬁ2345678X' }),
+    );
     expect(sent.response.status).toBe(201);
   });
 
   it('is closed when the tenant turns registration off', async () => {
     const closed = await makeTenant({ settings: { registrationEnabled: false } });
-    const sent = await send(`${closed.base}/v1/auth/register`, jsonRequest('POST', { email: uniqueEmail(), password: 'correct horse battery' }));
+    const sent = await send(
+      `${closed.base}/v1/auth/register`,
+      jsonRequest('POST', { email: uniqueEmail(), password: 'correct horse battery' }),
+    );
     expect(sent.response.status).toBe(403);
     expect(await sent.json()).toMatchObject({ error: 'registration_closed' });
   });

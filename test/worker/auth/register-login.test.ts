@@ -25,12 +25,17 @@ describe('register', () => {
       jsonRequest('POST', { email, password: 'correct horse battery', organization_name: 'Acme' }),
     );
     expect(sent.response.status).toBe(201);
-    const body = await sent.json<{ user: { email: string }; session: { role: string; active_organization_id: string } }>();
+    const body = await sent.json<{
+      user: { email: string };
+      session: { role: string; active_organization_id: string };
+    }>();
     expect(body.user.email).toBe(email);
     expect(body.session.role).toBe('owner');
     expect(body.session.active_organization_id).toMatch(/^[0-9a-f-]{36}$/);
     const cookie = sent.response.headers.get('Set-Cookie')!;
-    expect(cookie).toMatch(new RegExp(`^__Host-gatehouse_${tenant.slug.replace(/-/g, '_')}=[A-Za-z0-9_-]{43};`));
+    expect(cookie).toMatch(
+      new RegExp(`^__Host-gatehouse_${tenant.slug.replace(/-/g, '_')}=[A-Za-z0-9_-]{43};`),
+    );
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('Secure');
     expect(cookie).toContain('SameSite=Lax');
@@ -40,10 +45,16 @@ describe('register', () => {
 
   it('refuses a second account for the same email, trimmed and case-insensitive', async () => {
     const email = uniqueEmail();
-    await send(`${tenant.base}/v1/auth/register`, jsonRequest('POST', { email, password: 'correct horse battery' }));
+    await send(
+      `${tenant.base}/v1/auth/register`,
+      jsonRequest('POST', { email, password: 'correct horse battery' }),
+    );
     const again = await send(
       `${tenant.base}/v1/auth/register`,
-      jsonRequest('POST', { email: `  ${email.toUpperCase()} `, password: 'another fine password' }),
+      jsonRequest('POST', {
+        email: `  ${email.toUpperCase()} `,
+        password: 'another fine password',
+      }),
     );
     expect(again.response.status).toBe(409);
     expect(await again.json()).toMatchObject({ error: 'email_taken' });
@@ -54,7 +65,10 @@ describe('register', () => {
     const email = uniqueEmail();
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
-        send(`${tenant.base}/v1/auth/register`, jsonRequest('POST', { email, password: 'correct horse battery' })),
+        send(
+          `${tenant.base}/v1/auth/register`,
+          jsonRequest('POST', { email, password: 'correct horse battery' }),
+        ),
       ),
     );
     const statuses = results.map((r) => r.response.status).sort();
@@ -67,8 +81,14 @@ describe('register', () => {
 describe('login', () => {
   it('signs in with the right password in at most two round trips', async () => {
     const email = uniqueEmail();
-    await send(`${tenant.base}/v1/auth/register`, jsonRequest('POST', { email, password: 'correct horse battery' }));
-    const sent = await send(`${tenant.base}/v1/auth/login`, jsonRequest('POST', { email: email.toUpperCase(), password: 'correct horse battery' }));
+    await send(
+      `${tenant.base}/v1/auth/register`,
+      jsonRequest('POST', { email, password: 'correct horse battery' }),
+    );
+    const sent = await send(
+      `${tenant.base}/v1/auth/login`,
+      jsonRequest('POST', { email: email.toUpperCase(), password: 'correct horse battery' }),
+    );
     expect(sent.response.status).toBe(200);
     const jar = new CookieJar();
     jar.store(sent.response);

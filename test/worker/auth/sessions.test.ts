@@ -16,9 +16,16 @@ beforeAll(async () => {
 
 const PASSWORD = 'correct horse battery';
 
-async function signUp(options: SendOptions = {}, headers: Record<string, string> = {}): Promise<{ jar: CookieJar; email: string }> {
+async function signUp(
+  options: SendOptions = {},
+  headers: Record<string, string> = {},
+): Promise<{ jar: CookieJar; email: string }> {
   const email = uniqueEmail();
-  const sent = await send(`${tenant.base}/v1/auth/register`, jsonRequest('POST', { email, password: PASSWORD }, headers), options);
+  const sent = await send(
+    `${tenant.base}/v1/auth/register`,
+    jsonRequest('POST', { email, password: PASSWORD }, headers),
+    options,
+  );
   expect(sent.response.status).toBe(201);
   const jar = new CookieJar();
   jar.store(sent.response);
@@ -26,14 +33,18 @@ async function signUp(options: SendOptions = {}, headers: Record<string, string>
 }
 
 async function signIn(email: string, headers: Record<string, string> = {}): Promise<CookieJar> {
-  const sent = await send(`${tenant.base}/v1/auth/login`, jsonRequest('POST', { email, password: PASSWORD }, headers));
+  const sent = await send(
+    `${tenant.base}/v1/auth/login`,
+    jsonRequest('POST', { email, password: PASSWORD }, headers),
+  );
   expect(sent.response.status).toBe(200);
   const jar = new CookieJar();
   jar.store(sent.response);
   return jar;
 }
 
-const sessionOf = (jar: CookieJar, options: SendOptions = {}) => send(`${tenant.base}/v1/auth/session`, { headers: jar.header() }, options);
+const sessionOf = (jar: CookieJar, options: SendOptions = {}) =>
+  send(`${tenant.base}/v1/auth/session`, { headers: jar.header() }, options);
 
 function at(time: Date): SendOptions {
   const clock: Clock = { now: () => time };
@@ -46,7 +57,10 @@ describe('sessions', () => {
     const check = await sessionOf(jar);
     expect(check.response.status).toBe(200);
     expect(await check.roundTrips()).toBe(1);
-    const out = await send(`${tenant.base}/v1/auth/logout`, { method: 'POST', headers: jar.header() });
+    const out = await send(`${tenant.base}/v1/auth/logout`, {
+      method: 'POST',
+      headers: jar.header(),
+    });
     expect(out.response.status).toBe(200);
     expect(await out.roundTrips()).toBe(1);
     expect(out.response.headers.get('Set-Cookie')).toMatch(/Max-Age=0/);
@@ -64,24 +78,44 @@ describe('sessions', () => {
   });
 
   it('lists own sessions with IP and user agent, revokes one, and revokes the others', async () => {
-    const { jar: first, email } = await signUp({}, { 'CF-Connecting-IP': '203.0.113.7', 'User-Agent': 'first-browser' });
-    const second = await signIn(email, { 'CF-Connecting-IP': '198.51.100.9', 'User-Agent': 'second-browser' });
+    const { jar: first, email } = await signUp(
+      {},
+      { 'CF-Connecting-IP': '203.0.113.7', 'User-Agent': 'first-browser' },
+    );
+    const second = await signIn(email, {
+      'CF-Connecting-IP': '198.51.100.9',
+      'User-Agent': 'second-browser',
+    });
     const third = await signIn(email);
     const list = await send(`${tenant.base}/v1/auth/sessions`, { headers: first.header() });
-    const body = await list.json<{ sessions: { id: string; current: boolean; ip: string; user_agent: string }[] }>();
+    const body = await list.json<{
+      sessions: { id: string; current: boolean; ip: string; user_agent: string }[];
+    }>();
     expect(body.sessions).toHaveLength(3);
-    expect(body.sessions.find((s) => s.current)).toMatchObject({ ip: '203.0.113.7', user_agent: 'first-browser' });
+    expect(body.sessions.find((s) => s.current)).toMatchObject({
+      ip: '203.0.113.7',
+      user_agent: 'first-browser',
+    });
     const secondId = body.sessions.find((s) => s.user_agent === 'second-browser')!.id;
 
-    const revoke = await send(`${tenant.base}/v1/auth/sessions/${secondId}`, { method: 'DELETE', headers: first.header() });
+    const revoke = await send(`${tenant.base}/v1/auth/sessions/${secondId}`, {
+      method: 'DELETE',
+      headers: first.header(),
+    });
     expect(revoke.response.status).toBe(200);
     expect((await sessionOf(second)).response.status).toBe(401);
     expect((await sessionOf(third)).response.status).toBe(200);
 
-    const again = await send(`${tenant.base}/v1/auth/sessions/${secondId}`, { method: 'DELETE', headers: first.header() });
+    const again = await send(`${tenant.base}/v1/auth/sessions/${secondId}`, {
+      method: 'DELETE',
+      headers: first.header(),
+    });
     expect(again.response.status).toBe(404);
 
-    const others = await send(`${tenant.base}/v1/auth/sessions/revoke-others`, { method: 'POST', headers: first.header() });
+    const others = await send(`${tenant.base}/v1/auth/sessions/revoke-others`, {
+      method: 'POST',
+      headers: first.header(),
+    });
     expect(await others.json()).toEqual({ revoked: 1 });
     expect((await sessionOf(third)).response.status).toBe(401);
     expect((await sessionOf(first)).response.status).toBe(200);
@@ -92,7 +126,10 @@ describe('sessions', () => {
     const { jar: theirs } = await signUp();
     const theirList = await send(`${tenant.base}/v1/auth/sessions`, { headers: theirs.header() });
     const theirId = (await theirList.json<{ sessions: { id: string }[] }>()).sessions[0]!.id;
-    const attempt = await send(`${tenant.base}/v1/auth/sessions/${theirId}`, { method: 'DELETE', headers: mine.header() });
+    const attempt = await send(`${tenant.base}/v1/auth/sessions/${theirId}`, {
+      method: 'DELETE',
+      headers: mine.header(),
+    });
     expect(attempt.response.status).toBe(404);
     expect((await sessionOf(theirs)).response.status).toBe(200);
   });
@@ -102,21 +139,35 @@ describe('sessions', () => {
     const other = await signIn(email);
     const wrong = await send(
       `${tenant.base}/v1/auth/password/change`,
-      jsonRequest('POST', { current_password: 'not it at all', new_password: 'a brand new passphrase' }, jar.header()),
+      jsonRequest(
+        'POST',
+        { current_password: 'not it at all', new_password: 'a brand new passphrase' },
+        jar.header(),
+      ),
     );
     expect(wrong.response.status).toBe(401);
     expect((await sessionOf(other)).response.status).toBe(200);
 
     const changed = await send(
       `${tenant.base}/v1/auth/password/change`,
-      jsonRequest('POST', { current_password: PASSWORD, new_password: 'a brand new passphrase' }, jar.header()),
+      jsonRequest(
+        'POST',
+        { current_password: PASSWORD, new_password: 'a brand new passphrase' },
+        jar.header(),
+      ),
     );
     expect(changed.response.status).toBe(200);
     expect((await sessionOf(other)).response.status).toBe(401);
     expect((await sessionOf(jar)).response.status).toBe(200);
-    const oldLogin = await send(`${tenant.base}/v1/auth/login`, jsonRequest('POST', { email, password: PASSWORD }));
+    const oldLogin = await send(
+      `${tenant.base}/v1/auth/login`,
+      jsonRequest('POST', { email, password: PASSWORD }),
+    );
     expect(oldLogin.response.status).toBe(401);
-    const newLogin = await send(`${tenant.base}/v1/auth/login`, jsonRequest('POST', { email, password: 'a brand new passphrase' }));
+    const newLogin = await send(
+      `${tenant.base}/v1/auth/login`,
+      jsonRequest('POST', { email, password: 'a brand new passphrase' }),
+    );
     expect(newLogin.response.status).toBe(200);
   });
 
@@ -140,7 +191,9 @@ describe('sessions', () => {
   it('stores only a hash of the session token', async () => {
     const { jar } = await signUp();
     const token = [...jar.cookies.values()][0]!;
-    const result = await testDB().execute(sql`select count(*)::int as n from sessions where token_hash = ${token}`);
+    const result = await testDB().execute(
+      sql`select count(*)::int as n from sessions where token_hash = ${token}`,
+    );
     expect(Number(result.rows[0]?.n)).toBe(0);
   });
 });
@@ -149,10 +202,16 @@ describe('the origin check on cookie-authenticated writes', () => {
   it('refuses a foreign origin and an opaque one, and changes nothing', async () => {
     const { jar } = await signUp();
     for (const origin of ['https://evil.example', 'null']) {
-      const out = await send(`${tenant.base}/v1/auth/logout`, { method: 'POST', headers: { ...jar.header(), Origin: origin } });
+      const out = await send(`${tenant.base}/v1/auth/logout`, {
+        method: 'POST',
+        headers: { ...jar.header(), Origin: origin },
+      });
       expect(out.response.status).toBe(403);
       expect(await out.json()).toMatchObject({ error: 'origin_not_allowed' });
-      const others = await send(`${tenant.base}/v1/auth/sessions/revoke-others`, { method: 'POST', headers: { ...jar.header(), Origin: origin } });
+      const others = await send(`${tenant.base}/v1/auth/sessions/revoke-others`, {
+        method: 'POST',
+        headers: { ...jar.header(), Origin: origin },
+      });
       expect(others.response.status).toBe(403);
     }
     expect((await sessionOf(jar)).response.status).toBe(200);
@@ -160,9 +219,15 @@ describe('the origin check on cookie-authenticated writes', () => {
 
   it('accepts an allowed origin and the service’s own origin', async () => {
     const { jar } = await signUp();
-    const own = await send(`${tenant.base}/v1/auth/sessions/revoke-others`, { method: 'POST', headers: { ...jar.header(), Origin: 'https://gatehouse.test' } });
+    const own = await send(`${tenant.base}/v1/auth/sessions/revoke-others`, {
+      method: 'POST',
+      headers: { ...jar.header(), Origin: 'https://gatehouse.test' },
+    });
     expect(own.response.status).toBe(200);
-    const out = await send(`${tenant.base}/v1/auth/logout`, { method: 'POST', headers: { ...jar.header(), Origin: 'https://app.example.com' } });
+    const out = await send(`${tenant.base}/v1/auth/logout`, {
+      method: 'POST',
+      headers: { ...jar.header(), Origin: 'https://app.example.com' },
+    });
     expect(out.response.status).toBe(200);
     expect((await sessionOf(jar)).response.status).toBe(401);
   });

@@ -21,6 +21,7 @@ const PRODUCTION: Partial<TestEnv> = {
   DATABASE_URL: `postgres://gatehouse:${DATABASE_PASSWORD}@db.example.com/gatehouse`,
   UPSTASH_REDIS_REST_URL: 'https://redis.example.com',
   UPSTASH_REDIS_REST_TOKEN: REDIS_TOKEN,
+  BACKUP_PASSPHRASE: 'production test backup passphrase',
   COOKIE_SECURE: 'true',
   CORS_ORIGINS: 'https://app.example.com',
   DEFAULT_TENANT: '',
