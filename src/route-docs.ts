@@ -1,6 +1,7 @@
 import type { RouteDoc } from './http/openapi.ts';
 import { accountDocs } from './features/accounts/docs.ts';
 import { docsDocs } from './features/docs/routes.ts';
+import { auditDocs } from './features/audit/routes.ts';
 import { adminDocs } from './features/admin/docs.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
@@ -19,5 +20,6 @@ export function allRouteDocs(): RouteDoc[] {
     ...mfaDocs,
     ...adminDocs,
     ...rbacDocs,
+    ...auditDocs,
   ];
 }

@@ -8,6 +8,7 @@ import { backupRoutes } from '../backup/routes.ts';
 import { tenantRoutes } from './tenants-routes.ts';
 import { userRoutes } from './users-routes.ts';
 import { rbacRoutes } from '../rbac/routes.ts';
+import { auditRoutes } from '../audit/routes.ts';
 
 /**
  * The admin API, mounted at /admin/api/v1. Order matters: the public routes answer before
@@ -28,6 +29,7 @@ authenticated.route('/', backupRoutes);
 authenticated.route('/', tenantRoutes);
 authenticated.route('/', userRoutes);
 authenticated.route('/', rbacRoutes);
+authenticated.route('/', auditRoutes);
 // Feature routers mount here (tenants, users, rbac: /tenants/:slug/...), before the catch-all.
 authenticated.all('*', (c) => {
   throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
