@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
+import { readJSON } from '../../http/json.ts';
 import type { RouteDoc } from '../../http/openapi.ts';
 import { decodeBase64, encodeBase64url, utf8 } from '../../lib/encoding.ts';
 import { adminActor } from '../admin/audit.ts';
@@ -104,6 +105,7 @@ auditRoutes.get('/tenants/:slug/audit', requireScope('audit:read'), async (c) =>
 auditRoutes.post('/tenants/:slug/users/:id/unlock', requireScope('users:write'), async (c) => {
   const slug = pathSlug(c.req.param('slug'));
   const userId = pathUUID(c.req.param('id'), 'user');
+  await readJSON(c, z.strictObject({})); // no body, or `{}`: anything else is a mistake
   const { deps } = c.var;
   const tenant = await findTenant(deps.db, { ref: { by: 'slug', slug }, tenant: null });
   if (tenant === null) throw new AppError('unknown_tenant', 'no such tenant');
