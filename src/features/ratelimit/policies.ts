@@ -83,19 +83,6 @@ export const REFRESH_PER_SESSION = registerPolicy({
 });
 
 /**
- * The refresh_token grant names its session only once the database has rotated the token, too
- * late to refuse without losing the rotation; until refresh tokens carry their session, that
- * grant is limited per client address, generously (a NAT may hold many users).
- */
-export const REFRESH_PER_IP = registerPolicy({
-  name: 'token.refresh_ip',
-  limit: 300,
-  windowSeconds: 60,
-  onUnavailable: 'closed',
-  per: 'ip',
-});
-
-/**
  * Admin API writes, per API key (or operator session): `enforce(deps, 'admin.write', keyId)`.
  * Fails open: the caller already proved a 256-bit key, nothing is guessed here, and operators
  * must still be able to act while Redis is down.

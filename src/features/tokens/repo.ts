@@ -38,6 +38,51 @@ export interface Rotation {
   } | null;
 }
 
+/** What the first look at a presented refresh token found. */
+export type PresentedToken =
+  /** Unknown, revoked or expired: refused with nothing written. */
+  | { state: 'invalid' }
+  /** Rotated before, outside the tenant's grace: a replay; its family is revoked. */
+  | { state: 'reused'; sessionId: string }
+  /** May rotate (unless a concurrent request rotates it first). */
+  | { state: 'rotatable'; sessionId: string };
+
+/**
+ * One read: the tenant and what the presented token is. It names the token's session before
+ * anything is written, so the grant is limited per session (with the tenant's own limits) and a
+ * refused request rotates nothing.
+ */
+export async function findPresentedToken(
+  db: Database,
+  scope: TenantScope,
+  presentedHash: string,
+  now: Date,
+): Promise<{ tenant: Tenant; token: PresentedToken } | null> {
+  const at = now.toISOString();
+  const result = await db.execute(sql`
+    select ${TENANT_COLUMNS}, r.session_id as r_session_id,
+      case
+        when r.id is null then 'invalid'
+        when r.rotated_at is not null and r.revoked_at is null
+          and r.rotated_at <= ${at}::timestamptz - make_interval(secs => ${settingSQL('refreshReuseGraceSeconds')})
+          then 'reused'
+        when r.revoked_at is not null or r.expires_at <= ${at}::timestamptz then 'invalid'
+        else 'rotatable'
+      end as r_state
+    from tenants t
+    left join refresh_tokens r on r.tenant_id = t.id and r.token_hash = ${presentedHash}
+    where ${tenantMatch(scope.ref)}`);
+  const row = result.rows[0];
+  const tenant = scopeTenant(scope, row);
+  if (row === undefined || tenant === null) return null;
+  const state = String(row.r_state);
+  const token: PresentedToken =
+    state === 'reused' || state === 'rotatable'
+      ? { state, sessionId: String(row.r_session_id) }
+      : { state: 'invalid' };
+  return { tenant, token };
+}
+
 /**
  * Rotates a refresh token in one statement. The UPDATE's row lock serialises concurrent
  * presentations of one token: the first marks it rotated, the rest no longer match and get

@@ -4,7 +4,7 @@ import type { AppEnv } from '../../app-env.ts';
 import { clientInfo } from '../../http/client.ts';
 import { readJSON } from '../../http/json.ts';
 import { enforce } from '../ratelimit/enforce.ts';
-import { REFRESH_PER_IP, REFRESH_PER_SESSION } from '../ratelimit/policies.ts';
+import { REFRESH_PER_SESSION } from '../ratelimit/policies.ts';
 import { assertOriginAllowed } from '../../http/cors.ts';
 import { readSessionCookie } from '../sessions/cookie.ts';
 import { authenticate } from '../sessions/service.ts';
@@ -22,8 +22,7 @@ tokenRoutes.post('/v1/auth/token', async (c) => {
   const { deps, tenantScope } = c.var;
   c.header('Cache-Control', 'no-store');
   if (input.grant_type === 'refresh_token') {
-    // The token names its session only inside the rotating statement: counted per address.
-    await enforce(deps, REFRESH_PER_IP.name, clientInfo(c).ip, { tenant: tenantScope.ref });
+    // Limited per session inside: the token's session is read before anything is written.
     return c.json(await refresh(deps, tenantScope, input.refresh_token, clientInfo(c)));
   }
   const auth = await authenticate(

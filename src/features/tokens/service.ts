@@ -14,7 +14,10 @@ import type { ClientInfo } from '../sessions/service.ts';
 import type { ActiveKey, ActiveSession, SessionUser } from '../sessions/repo.ts';
 import { issuerURL, type Tenant, type TenantScope } from '../tenants/context.ts';
 import { unsealPrivateKey, signAccessToken, type AccessTokenClaims } from './keys.ts';
+import { enforce } from '../ratelimit/enforce.ts';
+import { REFRESH_PER_SESSION } from '../ratelimit/policies.ts';
 import {
+  findPresentedToken,
   insertRefreshToken,
   listPublishedKeys,
   revokeFamilyOnReuse,
@@ -110,7 +113,12 @@ export async function exchangeSession(
   };
 }
 
-/** Refresh token → access token and the next refresh token; reuse revokes the family. */
+/**
+ * Refresh token → access token and the next refresh token; reuse revokes the family. Two round
+ * trips: a read names the token's session, the session's `token.refresh` budget is charged (so a
+ * refused request writes nothing), then the rotation. A replay costs the same two: the read, then
+ * the family's revocation. Only losing a race to a concurrent rotation costs a third.
+ */
 export async function refresh(
   deps: Deps,
   scope: TenantScope,
@@ -119,6 +127,15 @@ export async function refresh(
 ): Promise<TokenResponse> {
   const next = newRefreshToken(deps);
   const presentedHash = await hashToken(presented);
+  const found = await findPresentedToken(deps.db, scope, presentedHash, next.now);
+  if (found === null) throw new AppError('unknown_tenant', 'no such tenant');
+  const { tenant, token } = found;
+  if (token.state === 'invalid') throw invalidGrant();
+  if (token.state === 'reused') {
+    await revokeOnReuse(deps, tenant, presentedHash, next.now, client);
+    throw invalidGrant();
+  }
+  await enforce(deps, REFRESH_PER_SESSION.name, token.sessionId, { tenant });
   const rotation = await rotateRefreshToken(deps.db, scope, presentedHash, {
     id: next.id,
     tokenHash: await hashToken(next.token),
@@ -126,20 +143,9 @@ export async function refresh(
   });
   if (rotation === null) throw new AppError('unknown_tenant', 'no such tenant');
   if (rotation.rotated === null) {
-    const revokedSession = await revokeFamilyOnReuse(
-      deps.db,
-      rotation.tenant.id,
-      presentedHash,
-      next.now,
-      client,
-    );
-    if (revokedSession !== null) {
-      deps.log.warn('refresh token reuse detected; family revoked', {
-        sessionId: revokedSession,
-        tenantSlug: rotation.tenant.slug,
-      });
-    }
-    throw new AppError('invalid_grant', 'the refresh token is invalid, expired or already used');
+    // A concurrent request rotated it between the read and here: this one is the replay.
+    await revokeOnReuse(deps, rotation.tenant, presentedHash, next.now, client);
+    throw invalidGrant();
   }
   const { session, user, key, expiresAt } = rotation.rotated;
   return {
@@ -149,6 +155,26 @@ export async function refresh(
     refresh_token: next.token,
     refresh_token_expires_in: secondsUntil(next.now, expiresAt),
   };
+}
+
+function invalidGrant(): AppError {
+  return new AppError('invalid_grant', 'the refresh token is invalid, expired or already used');
+}
+
+async function revokeOnReuse(
+  deps: Deps,
+  tenant: Tenant,
+  presentedHash: string,
+  now: Date,
+  client: ClientInfo,
+): Promise<void> {
+  const revokedSession = await revokeFamilyOnReuse(deps.db, tenant.id, presentedHash, now, client);
+  if (revokedSession !== null) {
+    deps.log.warn('refresh token reuse detected; family revoked', {
+      sessionId: revokedSession,
+      tenantSlug: tenant.slug,
+    });
+  }
 }
 
 export async function publishedKeys(deps: Deps, scope: TenantScope): Promise<{ keys: JWK[] }> {

@@ -206,54 +206,63 @@ describe('token refresh rate limits', () => {
     expect(sent.response.status).toBe(200);
   });
 
-  it('limits the refresh_token grant to 300 a minute per address, without rotating the refused token', async () => {
-    const tenant = await makeTenant();
+  it("limits the refresh_token grant per session with the tenant's limit, rotating nothing when refused", async () => {
+    const tenant = await makeTenant({
+      settings: { rateLimits: { 'token.refresh': { limit: 3, windowSeconds: 600 } } },
+    });
     const signedUp = await register(tenant, uniqueEmail());
+    const email = (await signedUp.json<{ user: { email: string } }>()).user.email;
+    const sessionId = (await signedUp.json<{ session: { id: string } }>()).session.id;
     const jar = new CookieJar();
     jar.store(signedUp.response);
+    await awayFromWindowEdge(600);
+    const refreshWith = (token: string, ip = uniqueIP()) =>
+      send(
+        `${tenant.base}/v1/auth/token`,
+        jsonRequest(
+          'POST',
+          { grant_type: 'refresh_token', refresh_token: token },
+          { 'CF-Connecting-IP': ip },
+        ),
+      );
+    // The session grant and the refresh grant share the session's budget: 1 + 2 = 3.
     const exchanged = await send(
       `${tenant.base}/v1/auth/token`,
       jsonRequest('POST', { grant_type: 'session' }, jar.header()),
     );
-    const token = (await exchanged.json<{ refresh_token: string }>()).refresh_token;
-    const ip = uniqueIP();
-    await awayFromWindowEdge(60, 15_000);
-    // Use up the address's minute through the same counters the route charges (the tenant is
-    // named by its slug there: the grant is limited before the database is asked).
-    const deps = createDeps({
-      env: testEnv,
-      config: testConfig(),
-      log: createLogger('error'),
-      waitUntil: () => undefined,
-    });
-    for (let batch = 0; batch < 6; batch += 1) {
-      await Promise.all(
-        Array.from({ length: 50 }, () =>
-          enforce(deps, 'token.refresh_ip', ip, { tenant: { by: 'slug', slug: tenant.slug } }),
-        ),
-      );
+    let token = (await exchanged.json<{ refresh_token: string }>()).refresh_token;
+    for (let i = 0; i < 2; i += 1) {
+      const sent = await refreshWith(token);
+      expect(sent.response.status).toBe(200);
+      token = (await sent.json<{ refresh_token: string }>()).refresh_token;
     }
-    const refused = await send(
-      `${tenant.base}/v1/auth/token`,
-      jsonRequest(
-        'POST',
-        { grant_type: 'refresh_token', refresh_token: token },
-        { 'CF-Connecting-IP': ip },
-      ),
-    );
+    // A new address does not buy a new budget: the counter is the session's.
+    const refused = await refreshWith(token);
     expect(refused.response.status).toBe(429);
-    expect(refused.response.headers.get('RateLimit-Policy')).toBe('"token.refresh_ip";q=300;w=60');
-    expect(await refused.roundTrips()).toBe(0);
-    // The refused token was not consumed: from another address it still rotates.
-    const retried = await send(
+    expect(await refused.json()).toMatchObject({ error: 'rate_limited' });
+    expect(refused.response.headers.get('RateLimit-Policy')).toBe('"token.refresh";q=3;w=600');
+    expect(Number(refused.response.headers.get('Retry-After'))).toBeGreaterThan(0);
+    expect(await refused.roundTrips()).toBe(1); // the read that names the session; no rotation
+    expect(await refreshTokenCount(sessionId)).toBe(3);
+
+    // The refused token was not consumed: another session's traffic is not charged to it, and
+    // once this session's window allows again the same token rotates (here: a fresh session's
+    // token rotates while this one stays refused).
+    const other = await login(tenant, email, PASSWORD);
+    const otherJar = new CookieJar();
+    otherJar.store(other.response);
+    const otherTokens = await send(
       `${tenant.base}/v1/auth/token`,
-      jsonRequest(
-        'POST',
-        { grant_type: 'refresh_token', refresh_token: token },
-        { 'CF-Connecting-IP': uniqueIP() },
-      ),
+      jsonRequest('POST', { grant_type: 'session' }, otherJar.header()),
     );
-    expect(retried.response.status).toBe(200);
+    const otherToken = (await otherTokens.json<{ refresh_token: string }>()).refresh_token;
+    expect((await refreshWith(otherToken)).response.status).toBe(200);
+    expect((await refreshWith(token)).response.status).toBe(429);
+    const unrotated = await testDB().execute(
+      sql`select count(*)::int as n from refresh_tokens
+          where session_id = ${sessionId}::uuid and rotated_at is null and revoked_at is null`,
+    );
+    expect(Number(unrotated.rows[0]?.n)).toBe(1);
   });
 });
 
