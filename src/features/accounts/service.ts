@@ -71,7 +71,10 @@ export async function register(
   const email = input.email.trim();
   checkPasswordPolicy(tenant.settings.passwordPolicy, input.password, email);
   // Before the hash and the write it protects; a refused password costs no counter.
-  await enforceRateLimits(deps, [{ policy: REGISTER_PER_IP.name, subject: client.ip }], { tenant });
+  await enforceRateLimits(deps, [{ policy: REGISTER_PER_IP.name, subject: client.ip }], {
+    tenant,
+    client,
+  });
   const passwordHash = await deps.passwords.hash(input.password, newSalt(deps.random));
   const userId = crypto.randomUUID();
   const started = await startSession(deps, tenant, userId, client);
@@ -134,7 +137,7 @@ export async function login(
       { policy: LOGIN_PER_IP.name, subject: client.ip },
       { policy: LOGIN_PER_ACCOUNT.name, subject: email },
     ],
-    { tenant },
+    { tenant, client },
   );
   const verdict = await deps.passwords.verify(user?.passwordHash ?? null, input.password);
   const now = deps.clock.now();

@@ -203,7 +203,7 @@ export async function completeMfaChallenge(
       headers: { 'Retry-After': String(seconds) },
     });
   }
-  await enforce(deps, MFA_CHALLENGE_PER_ACCOUNT.name, user.id, { tenant });
+  await enforce(deps, MFA_CHALLENGE_PER_ACCOUNT.name, user.id, { tenant, client });
   const code = input.code.trim();
   let step: number | null = null;
   let recoveryCodeId: string | null = null;

@@ -213,10 +213,14 @@ export async function authenticateWithPasskey(
   response: AuthenticationResponseJSON,
   client: ClientInfo,
 ): Promise<PasskeySignIn> {
-  await enforce(deps, PASSKEY_AUTHENTICATE_PER_IP.name, client.ip, { tenant: scope.ref });
   const challenge = signedChallenge(response.response.clientDataJSON);
   const loaded = await loadAuthentication(deps.db, scope, challenge, response.id);
   if (loaded === null) throw new AppError('unknown_tenant', 'no such tenant');
+  // After the read (the tenant's own limits apply), before the signature check and any write.
+  await enforce(deps, PASSKEY_AUTHENTICATE_PER_IP.name, client.ip, {
+    tenant: loaded.tenant,
+    client,
+  });
   const now = deps.clock.now();
   const { tenant, passkey, user } = loaded;
   if (loaded.challenge === null || loaded.challenge.expiresAt.getTime() <= now.getTime()) {

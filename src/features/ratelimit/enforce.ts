@@ -2,7 +2,11 @@ import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { describeError } from '../../log.ts';
 import { encodeBase64url, utf8 } from '../../lib/encoding.ts';
+import { sql, type SQL } from 'drizzle-orm';
+import { auditInsert, auditInsertEach, type ActorType, type AuditEvent } from '../audit/events.ts';
+import type { ClientInfo } from '../sessions/service.ts';
 import type { TenantRef } from '../tenants/context.ts';
+import { tenantMatch } from '../tenants/repo.ts';
 import type { TenantSettings } from '../tenants/settings.ts';
 import { ipSubject } from './client-ip.ts';
 import { RateLimiterUnavailableError, type LimitResult } from './limiter.ts';
@@ -28,6 +32,9 @@ export interface EnforceOptions {
    * database has not been asked yet (the defaults apply). Absent: counters outside any tenant.
    */
   tenant?: LimitTenant | TenantRef | null;
+  /** Who is asking, for the `security.ratelimit.exceeded` event of a refusal. */
+  client?: ClientInfo;
+  actor?: { type: ActorType; id: string | null };
 }
 
 export interface RateLimitOutcome {
@@ -39,6 +46,11 @@ interface Effective {
   policy: RateLimitPolicy;
   limit: number;
   windowSeconds: number;
+}
+
+interface Charged {
+  effective: Effective;
+  key: string;
 }
 
 /** Seconds a client is told to wait when the limiter itself is down. */
@@ -70,7 +82,7 @@ export async function enforceRateLimits(
       ? null
       : options.tenant;
   const tenantKey = tenantKeyOf(options.tenant ?? null);
-  const charged: Array<{ effective: Effective; key: string }> = [];
+  const charged: Charged[] = [];
   for (const check of checks) {
     const policy = findPolicy(check.policy);
     if (policy === undefined) throw new Error(`unknown rate-limit policy ${check.policy}`);
@@ -122,21 +134,77 @@ export async function enforceRateLimits(
     charged.map(({ effective }, index) => ({ effective, result: results[index]! })),
     now,
   );
-  const denied = charged.flatMap(({ effective }, index) =>
-    results[index]!.allowed ? [] : [{ effective, result: results[index]! }],
+  const denied = charged.flatMap((entry, index) =>
+    results[index]!.allowed ? [] : [{ ...entry, result: results[index]! }],
   );
   if (denied.length > 0) {
     deps.log.warn('rate limit exceeded', {
       policies: denied.map(({ effective }) => effective.policy.name),
       tenantKey,
     });
-    // audit: security.ratelimit.exceeded — details { policies: denied names }; tenant may be null (admin.write).
+    // After the answer, off its path: the 429 waits for neither Redis nor the database.
+    deps.waitUntil(auditRefusal(deps, options, denied));
     const retryAfter = Math.max(...denied.map(({ result }) => secondsUntil(result.resetAt, now)));
     throw new AppError('rate_limited', 'too many requests; retry later', {
       headers: { ...headers, 'Retry-After': String(retryAfter) },
     });
   }
   return { headers };
+}
+
+/**
+ * Records `security.ratelimit.exceeded` for the first refusal of each counter's window only: a
+ * flood of refused requests must not become a flood of database writes. The window is claimed in
+ * Redis (SET NX EX); the event says until when further refusals go unrecorded. Best effort: a
+ * failure here is logged and never changes the answer already given.
+ */
+async function auditRefusal(
+  deps: Deps,
+  options: EnforceOptions,
+  denied: Array<Charged & { result: LimitResult }>,
+): Promise<void> {
+  try {
+    const claimed = await deps.rateLimiter.claim(
+      denied.map(({ key, effective }) => ({ key, windowSeconds: effective.windowSeconds })),
+    );
+    const first = denied.filter((_, index) => claimed[index] === true);
+    if (first.length === 0) return;
+    const at = deps.clock.now();
+    const event: Omit<AuditEvent, 'tenantId'> = {
+      type: 'security.ratelimit.exceeded',
+      actor: options.actor ?? { type: 'anonymous' },
+      target: null,
+      ip: options.client?.ip ?? null,
+      userAgent: options.client?.userAgent ?? null,
+      details: {
+        policies: first.map(({ effective, result }) => ({
+          name: effective.policy.name,
+          limit: effective.limit,
+          window_seconds: effective.windowSeconds,
+          refused_until: new Date(result.resetAt).toISOString(),
+        })),
+        // Refusals after this one in the same window are counted in Redis, not recorded here.
+        recorded: 'first_in_window',
+      },
+      at,
+    };
+    await deps.db.execute(refusalInsert(options.tenant ?? null, event));
+  } catch (error) {
+    deps.log.error('rate-limit refusal not audited', describeError(error, false));
+  }
+}
+
+/** The event in the tenant's chain; a tenant known only by reference is resolved in the statement. */
+function refusalInsert(
+  tenant: LimitTenant | TenantRef | null,
+  event: Omit<AuditEvent, 'tenantId'>,
+): SQL {
+  if (tenant === null) return auditInsert({ ...event, tenantId: null });
+  if (!('by' in tenant)) return auditInsert({ ...event, tenantId: tenant.id });
+  return auditInsertEach(event, sql`tenants t where ${tenantMatch(tenant)}`, {
+    targetId: sql`null`,
+    tenantId: sql`t.id`,
+  });
 }
 
 function subjectOf(deps: Deps, policy: RateLimitPolicy, subject: string | null): string | null {

@@ -31,7 +31,11 @@ tokenRoutes.post('/v1/auth/token', async (c) => {
     readSessionCookie(c, deps.config, tenantScope.ref),
   );
   assertOriginAllowed(c.req.header('Origin'), new URL(c.req.url), deps.config, auth.tenant);
-  await enforce(deps, REFRESH_PER_SESSION.name, auth.session.id, { tenant: auth.tenant });
+  await enforce(deps, REFRESH_PER_SESSION.name, auth.session.id, {
+    tenant: auth.tenant,
+    client: clientInfo(c),
+    actor: { type: 'user', id: auth.user.id },
+  });
   return c.json(await exchangeSession(deps, auth.tenant, auth.key, auth.session, auth.user));
 });
 

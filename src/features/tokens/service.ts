@@ -135,7 +135,7 @@ export async function refresh(
     await revokeOnReuse(deps, tenant, presentedHash, next.now, client);
     throw invalidGrant();
   }
-  await enforce(deps, REFRESH_PER_SESSION.name, token.sessionId, { tenant });
+  await enforce(deps, REFRESH_PER_SESSION.name, token.sessionId, { tenant, client });
   const rotation = await rotateRefreshToken(deps.db, scope, presentedHash, {
     id: next.id,
     tokenHash: await hashToken(next.token),
