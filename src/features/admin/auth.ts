@@ -1,6 +1,9 @@
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../../app-env.ts';
 import { AppError } from '../../errors.ts';
+import { clientInfo } from '../../http/client.ts';
+import { enforce } from '../ratelimit/enforce.ts';
+import { ADMIN_WRITE_PER_KEY } from '../ratelimit/policies.ts';
 import { authenticateAPIKey } from '../apikeys/service.ts';
 import { SCOPES, type Scope } from '../apikeys/scopes.ts';
 import { readOperatorCookie } from '../operators/cookie.ts';
@@ -26,11 +29,13 @@ export interface AdminEnv extends AppEnv {
 }
 
 const BEARER = /^Bearer[ ]+(\S+)$/i;
+const READ_METHODS = ['GET', 'HEAD', 'OPTIONS'];
 
 /**
  * Authenticates `Authorization: Bearer <API key>` or the operator session cookie (one round trip
  * either way). Cookie-authenticated writes must come from our own origin or name none (CSRF): a
- * browser names the page's origin on every non-GET request.
+ * browser names the page's origin on every non-GET request. Every write is charged to the
+ * caller's `admin.write` budget (per key, or per operator) before the route runs.
  */
 export const adminAuth = createMiddleware<AdminEnv>(async (c, next) => {
   const { deps } = c.var;
@@ -50,7 +55,7 @@ export const adminAuth = createMiddleware<AdminEnv>(async (c, next) => {
     });
   } else {
     const auth = await authenticateOperator(deps, readOperatorCookie(c, deps.config));
-    if (!['GET', 'HEAD', 'OPTIONS'].includes(c.req.method))
+    if (!READ_METHODS.includes(c.req.method))
       assertSameOrigin(c.req.header('Origin'), c.req.url, deps.config.publicBaseURL);
     c.set('admin', {
       kind: 'operator',
@@ -59,6 +64,13 @@ export const adminAuth = createMiddleware<AdminEnv>(async (c, next) => {
       tenantId: null,
       tenantSlug: null,
       operator: { ...auth, role: auth.operator.role },
+    });
+  }
+  if (!READ_METHODS.includes(c.req.method)) {
+    const admin = c.var.admin;
+    await enforce(deps, ADMIN_WRITE_PER_KEY.name, `${admin.kind}:${admin.id}`, {
+      client: clientInfo(c),
+      actor: { type: admin.kind, id: admin.id },
     });
   }
   await next();

@@ -8,7 +8,7 @@ import { normalizeEmail } from '../accounts/service.ts';
 import { BOOTSTRAP_CODE_GROUPS, generateCode, isCodeShaped, normalizeCode } from './codes.ts';
 import { checkOperatorPassword } from './password-policy.ts';
 import { insertBootstrapCode, insertFirstOwner, type Operator } from './repo.ts';
-import { newRecoveryCodes, type ClientInfo } from './service.ts';
+import { enforceOperatorAuthLimits, newRecoveryCodes, type ClientInfo } from './service.ts';
 
 /** Long enough to copy from a deploy log into a browser; short enough that a leaked log is stale. */
 export const BOOTSTRAP_CODE_TTL_SECONDS = 15 * 60;
@@ -48,6 +48,8 @@ export async function completeBootstrap(
 ): Promise<{ operator: Operator; recoveryCodes: string[] }> {
   const email = input.email.trim();
   checkOperatorPassword(input.password, email);
+  // Per address only: the email names the owner to be, not an account to protect.
+  await enforceOperatorAuthLimits(deps, null, client);
   const passwordHash = await deps.passwords.hash(input.password, newSalt(deps.random));
   const { codes, hashes } = await newRecoveryCodes(deps);
   const codeHash = isCodeShaped(input.code, BOOTSTRAP_CODE_GROUPS)

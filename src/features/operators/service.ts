@@ -5,6 +5,9 @@ import { hashToken } from '../../lib/keys.ts';
 import { newSalt } from '../accounts/password.ts';
 import { normalizeEmail } from '../accounts/service.ts';
 import { adminEvent, type AdminActor } from '../admin/audit.ts';
+import { recordAuditEvent } from '../audit/events.ts';
+import { enforceRateLimits } from '../ratelimit/enforce.ts';
+import { OPERATOR_AUTH_PER_ACCOUNT, OPERATOR_AUTH_PER_IP } from '../ratelimit/policies.ts';
 import {
   RECOVERY_CODE_COUNT,
   RECOVERY_CODE_GROUPS,
@@ -64,17 +67,54 @@ export async function authenticateOperator(
 
 const INVALID_CREDENTIALS = 'the email or password is wrong';
 
-/** Two round trips; unknown email and wrong password cost the same hash and get one answer. */
+/**
+ * Charges the operator credential budgets (per address, and per account when one is named)
+ * before any hash or write. Deployment-wide counters: operators belong to no tenant.
+ */
+export async function enforceOperatorAuthLimits(
+  deps: Deps,
+  email: string | null,
+  client: ClientInfo,
+): Promise<void> {
+  await enforceRateLimits(
+    deps,
+    [
+      { policy: OPERATOR_AUTH_PER_IP.name, subject: client.ip },
+      ...(email === null
+        ? []
+        : [{ policy: OPERATOR_AUTH_PER_ACCOUNT.name, subject: normalizeEmail(email) }]),
+    ],
+    { tenant: null, client },
+  );
+}
+
+/**
+ * Two round trips; unknown email and wrong password cost the same hash, the same audit write
+ * and get one answer. Rate-limited per address and per account before the lookup.
+ */
 export async function loginOperator(
   deps: Deps,
   input: { email: string; password: string },
   client: ClientInfo,
 ): Promise<{ operator: Operator; token: string; expiresAt: Date; sessionId: string }> {
+  await enforceOperatorAuthLimits(deps, input.email, client);
   const operator = await findOperatorByEmail(deps.db, normalizeEmail(input.email));
   const verdict = await deps.passwords.verify(operator?.passwordHash ?? null, input.password);
-  if (operator === null || !verdict.ok)
-    throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
   const now = deps.clock.now();
+  if (operator === null || !verdict.ok) {
+    // The reason is recorded in the deployment's audit chain, never returned.
+    await recordAuditEvent(deps.db, {
+      tenantId: null,
+      type: 'security.operator.login.failed',
+      actor: { type: 'anonymous' },
+      target: { type: 'operator', id: operator?.id ?? null },
+      ip: client.ip,
+      userAgent: client.userAgent,
+      details: { reason: operator === null ? 'unknown_account' : 'wrong_password' },
+      at: now,
+    });
+    throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
+  }
   const token = encodeBase64url(deps.random.bytes(32));
   const expiresAt = new Date(now.getTime() + OPERATOR_SESSION_ABSOLUTE_SECONDS * 1000);
   const sessionId = crypto.randomUUID();
@@ -150,6 +190,7 @@ export async function recoverOperator(
   client: ClientInfo,
 ): Promise<void> {
   checkOperatorPassword(input.new_password, input.email.trim());
+  await enforceOperatorAuthLimits(deps, input.email, client);
   const hash = await deps.passwords.hash(input.new_password, newSalt(deps.random));
   const now = deps.clock.now();
   // The actor (the operator the code belongs to) is filled in by the statement.

@@ -83,6 +83,27 @@ export const REFRESH_PER_SESSION = registerPolicy({
 });
 
 /**
+ * Operator sign-in, recovery and bootstrap share one budget per address and one per account: a
+ * guess at a password, a recovery code or a bootstrap code all draw on it, and each request
+ * costs a password hash. Deployment-wide (no tenant).
+ */
+export const OPERATOR_AUTH_PER_IP = registerPolicy({
+  name: 'operator_auth.ip',
+  limit: 10,
+  windowSeconds: 60,
+  onUnavailable: 'closed',
+  per: 'ip',
+});
+
+export const OPERATOR_AUTH_PER_ACCOUNT = registerPolicy({
+  name: 'operator_auth.account',
+  limit: 10,
+  windowSeconds: 3600,
+  onUnavailable: 'closed',
+  per: 'account',
+});
+
+/**
  * Admin API writes, per API key (or operator session): `enforce(deps, 'admin.write', keyId)`.
  * Fails open: the caller already proved a 256-bit key, nothing is guessed here, and operators
  * must still be able to act while Redis is down.

@@ -130,6 +130,103 @@ describe('login rate limits', () => {
   });
 });
 
+describe('refusals in the audit log', () => {
+  async function refusalEvents(tenantId: string) {
+    const result = await testDB().execute(
+      sql`select actor_type, ip, details from audit_events
+          where tenant_id = ${tenantId}::uuid and type = 'security.ratelimit.exceeded'`,
+    );
+    return result.rows as Array<{ actor_type: string; ip: string | null; details: unknown }>;
+  }
+
+  it('records security.ratelimit.exceeded once per counter and window, not once per 429', async () => {
+    const tenant = await makeTenant({
+      settings: { rateLimits: { 'login.ip': { limit: 2, windowSeconds: 600 } } },
+    });
+    const ip = uniqueIP();
+    await awayFromWindowEdge(600);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        login(tenant, uniqueEmail(), WRONG_PASSWORD, {
+          'CF-Connecting-IP': ip,
+          'User-Agent': 'flood/1.0',
+        }),
+      ),
+    );
+    expect(results.filter((sent) => sent.response.status === 429)).toHaveLength(18);
+    const events = await refusalEvents(tenant.id);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ actor_type: 'anonymous', ip });
+    const details = (
+      typeof events[0]!.details === 'string' ? JSON.parse(events[0]!.details) : events[0]!.details
+    ) as { policies: Array<Record<string, unknown>>; recorded: string };
+    expect(details.recorded).toBe('first_in_window');
+    expect(details.policies).toEqual([
+      expect.objectContaining({ name: 'login.ip', limit: 2, window_seconds: 600 }),
+    ]);
+    // Another address's counter is another window: its first refusal is recorded too.
+    const other = uniqueIP();
+    for (let i = 0; i < 4; i += 1)
+      await login(tenant, uniqueEmail(), WRONG_PASSWORD, { 'CF-Connecting-IP': other });
+    expect(await refusalEvents(tenant.id)).toHaveLength(2);
+  });
+
+  it('answers 429 even when the refusal cannot be recorded', async () => {
+    const tenant = await makeTenant({
+      settings: { rateLimits: { 'login.ip': { limit: 1, windowSeconds: 600 } } },
+    });
+    const ip = uniqueIP();
+    await awayFromWindowEdge(600);
+    const brokenClaims = (deps: Deps): Partial<Deps> => ({
+      rateLimiter: {
+        hit: (requests) => deps.rateLimiter.hit(requests),
+        claim: () => Promise.reject(new Error('claim store down')),
+      },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const sent = await login(
+        tenant,
+        uniqueEmail(),
+        WRONG_PASSWORD,
+        { 'CF-Connecting-IP': ip },
+        { app: { overrideDeps: brokenClaims } },
+      );
+      statuses.push(sent.response.status);
+      if (sent.response.status === 429)
+        expect(sent.logs.join('\n')).toContain('rate-limit refusal not audited');
+    }
+    expect(statuses).toEqual([401, 429]);
+    expect(await refusalEvents(tenant.id)).toHaveLength(0);
+  });
+
+  it('keys the client address on X-Forwarded-For only behind TRUSTED_PROXY_HOPS proxies', async () => {
+    const tenant = await makeTenant({
+      settings: { rateLimits: { 'login.ip': { limit: 1, windowSeconds: 600 } } },
+    });
+    const proxy = uniqueIP();
+    await awayFromWindowEdge(600);
+    const attempt = (client: string, hops: string) =>
+      login(
+        tenant,
+        uniqueEmail(),
+        WRONG_PASSWORD,
+        // The client may prepend anything; our proxy appended the client's address, and
+        // Cloudflare the proxy's (which is also CF-Connecting-IP).
+        { 'CF-Connecting-IP': proxy, 'X-Forwarded-For': `198.51.100.9, ${client}, ${proxy}` },
+        { env: { TRUSTED_PROXY_HOPS: hops } },
+      );
+    // Without trusted hops every client behind the proxy shares the proxy's counter.
+    expect((await attempt(uniqueIP(), '0')).response.status).toBe(401);
+    expect((await attempt(uniqueIP(), '0')).response.status).toBe(429);
+    // With one trusted hop each client has its own, whatever it wrote further left.
+    const first = uniqueIP();
+    expect((await attempt(first, '1')).response.status).toBe(401);
+    expect((await attempt(uniqueIP(), '1')).response.status).toBe(401);
+    expect((await attempt(first, '1')).response.status).toBe(429);
+  });
+});
+
 describe('registration rate limit', () => {
   it('allows 3 sign-ups an hour per IP; the 4th is refused before hashing and creates nothing', async () => {
     const tenant = await makeTenant();
@@ -186,7 +283,8 @@ describe('token refresh rate limits', () => {
       statuses.push(sent.response.status);
       if (sent.response.status === 429) {
         expect(sent.response.headers.get('RateLimit-Policy')).toBe('"token.refresh";q=3;w=600');
-        expect(await sent.roundTrips()).toBe(1); // the session lookup only
+        // The session lookup; and, this being the window's first refusal, its audit event.
+        expect(await sent.roundTrips()).toBe(2);
       }
     }
     expect(statuses).toEqual([200, 200, 200, 429]);
@@ -242,7 +340,8 @@ describe('token refresh rate limits', () => {
     expect(await refused.json()).toMatchObject({ error: 'rate_limited' });
     expect(refused.response.headers.get('RateLimit-Policy')).toBe('"token.refresh";q=3;w=600');
     expect(Number(refused.response.headers.get('Retry-After'))).toBeGreaterThan(0);
-    expect(await refused.roundTrips()).toBe(1); // the read that names the session; no rotation
+    // The read that names the session, and the window's first refusal recorded; no rotation.
+    expect(await refused.roundTrips()).toBe(2);
     expect(await refreshTokenCount(sessionId)).toBe(3);
 
     // The refused token was not consumed: another session's traffic is not charged to it, and
@@ -257,7 +356,9 @@ describe('token refresh rate limits', () => {
     );
     const otherToken = (await otherTokens.json<{ refresh_token: string }>()).refresh_token;
     expect((await refreshWith(otherToken)).response.status).toBe(200);
-    expect((await refreshWith(token)).response.status).toBe(429);
+    const again = await refreshWith(token);
+    expect(again.response.status).toBe(429);
+    expect(await again.roundTrips()).toBe(1); // refusals after the first are not written
     const unrotated = await testDB().execute(
       sql`select count(*)::int as n from refresh_tokens
           where session_id = ${sessionId}::uuid and rotated_at is null and revoked_at is null`,
