@@ -1,37 +1,45 @@
-// Benchmark of the CLI backup path on a 100,000-user tenant: export time, import time, archive
-// size, and peak memory (RSS and heap, sampled every 20 ms) of this process, which runs the same
-// export and import code as the Worker.
+// Benchmark of tenant backup on a 100,000-user tenant (issue 6, item 8): export time, import time,
+// archive size, and peak memory of an isolate capped at 128 MB like a Worker's.
 //
-//   node scripts/bench-backup.ts [--users=100000] [--database-url=postgres://…]
+//   node scripts/bench-backup.ts [--users=100000] [--database-url=postgres://…] [--no-cli]
 //
-// Without --database-url it starts a temporary PostgreSQL (or PGlite) and migrates it. The
-// in-process Neon endpoint the CLI uses for a local database is counted in the figures too.
+// The export and the import each run in a fresh worker_threads isolate with the V8 heap capped at
+// 128 MB (scripts/lib/backup-isolate.ts), on the CLI's functions, which are the Worker's backup
+// code on the Worker's drivers. Going over the cap kills the isolate and fails the run; so does a
+// sampled heap plus external memory of 128 MB or more. For context it also reports this process's
+// peak RSS, and the same export and import as `npm run cli` processes with their peak RSS.
+//
+// Without --database-url it starts a temporary PostgreSQL (or PGlite) and migrates it.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { getHeapStatistics } from 'node:v8';
 import pg from 'pg';
-import { createPasswordHasher } from '../src/features/accounts/password.ts';
-import { createTenant } from '../src/features/tenants/service.ts';
-import { cryptoRandom } from '../src/deps.ts';
 import { encodeBase64url } from '../src/lib/encoding.ts';
+import { startBackupEndpoint } from './commands/tenant-backup.ts';
 import {
-  exportTenantToFile,
-  importTenantFromFile,
-  openBackupDatabase,
-} from './commands/tenant-backup.ts';
+  WORKER_ISOLATE_LIMITS,
+  runBackupInIsolate,
+  type HeapPeaks,
+  type IsolateRun,
+} from './lib/backup-isolate.ts';
+import { seedTenant } from './lib/seed-tenant.ts';
 import { applyMigrations } from './stack/migrate.ts';
 import { startPostgres, type PostgresServer } from './stack/postgres.ts';
 
 const { values } = parseArgs({
-  options: { users: { type: 'string' }, 'database-url': { type: 'string' } },
+  options: {
+    users: { type: 'string' },
+    'database-url': { type: 'string' },
+    'no-cli': { type: 'boolean' },
+  },
 });
 const USERS = Number(values.users ?? 100_000);
 const SECRET_KEY = crypto.getRandomValues(new Uint8Array(32));
 const PASSPHRASE = 'benchmark passphrase, sixteen+';
+const WORKER_LIMIT = 128 * 1024 * 1024;
 
 let server: PostgresServer | undefined;
 let databaseURL = values['database-url'];
@@ -43,114 +51,144 @@ if (databaseURL === undefined) {
 }
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
 const slug = `bench-${Date.now().toString(36)}`;
-const opened = await openBackupDatabase({ secretKey: SECRET_KEY, databaseURL });
+const endpoint = await startBackupEndpoint({ secretKey: SECRET_KEY, databaseURL });
+const client = new pg.Client({ connectionString: databaseURL });
+await client.connect();
 
 try {
-  // Seeding: one INSERT … SELECT generate_series, every user with the same precomputed hash.
   const seedStarted = performance.now();
-  const tenant = await createTenant(
-    { db: opened.db, secretKey: SECRET_KEY, random: cryptoRandom },
-    { slug, name: 'Benchmark tenant' },
-  );
-  const hash = await createPasswordHasher(SECRET_KEY).hash(
-    'benchmark password',
-    new Uint8Array(16).fill(1),
-  );
-  const client = new pg.Client({ connectionString: databaseURL });
-  await client.connect();
-  await client.query(
-    `insert into users (tenant_id, email, email_normalized, name, password_hash, email_verified)
-     select $1, 'user' || n || '@example.com', 'user' || n || '@example.com', 'User ' || n, $2, n % 2 = 0
-     from generate_series(1, $3::int) as n`,
-    [tenant.id, hash, USERS],
-  );
+  const tenantId = await seedTenant(endpoint.config, client, { slug, users: USERS });
   console.error(
     `seeded ${USERS.toLocaleString('en')} users in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
   );
-
-  globalThis.gc?.();
-  const baseline = process.memoryUsage();
-  const archive = join(dir, 'bench.bkp1');
-  const exported = await measure(() => exportTenantToFile(opened, slug, PASSPHRASE, archive));
-  console.error(`exported: ${exported.result.size.toLocaleString('en')} bytes`);
-  await client.query('delete from tenants where id = $1', [tenant.id]);
-  await client.query('delete from audit_events where tenant_id = $1', [tenant.id]);
-  await client.query('delete from audit_chains where chain_id = $1', [tenant.id]);
-  const imported = await measure(() => importTenantFromFile(opened, archive, PASSPHRASE));
-  const { rows } = await client.query('select count(*)::int as n from users where tenant_id = $1', [
-    tenant.id,
-  ]);
-  // The same again as `npm run cli` processes, their peak RSS read from /proc (Linux).
-  const cliArchive = join(dir, 'cli.bkp1');
-  const cliEnv = {
-    DATABASE_URL: databaseURL,
-    SECRET_KEY: encodeBase64url(SECRET_KEY),
-    BKP: PASSPHRASE,
+  const dropTenant = async (): Promise<void> => {
+    await client.query('delete from tenants where id = $1', [tenantId]);
+    await client.query('delete from audit_events where tenant_id = $1', [tenantId]);
+    await client.query('delete from audit_chains where chain_id = $1', [tenantId]);
   };
-  const cliExport = await runCLI(
-    ['export-tenant', `--slug=${slug}`, `--output=${cliArchive}`, '--passphrase-env=BKP'],
-    cliEnv,
-  );
-  await client.query('delete from tenants where id = $1', [tenant.id]);
-  await client.query('delete from audit_events where tenant_id = $1', [tenant.id]);
-  await client.query('delete from audit_chains where chain_id = $1', [tenant.id]);
-  const cliImport = await runCLI(
-    ['import-tenant', `--input=${cliArchive}`, '--passphrase-env=BKP'],
-    cliEnv,
-  );
-  await client.query('delete from tenants where id = $1', [tenant.id]);
-  await client.end();
 
-  const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-  console.log(
-    JSON.stringify(
-      {
-        users: USERS,
-        restored_users: rows[0].n,
-        archive_bytes: exported.result.size,
-        export_seconds: Number(exported.seconds.toFixed(2)),
-        import_seconds: Number(imported.seconds.toFixed(2)),
-        export_peak_rss: mb(exported.peakRSS),
-        export_peak_heap_used: mb(exported.peakHeap),
-        import_peak_rss: mb(imported.peakRSS),
-        import_peak_heap_used: mb(imported.peakHeap),
-        cli_export_seconds: Number(cliExport.seconds.toFixed(2)),
-        cli_export_peak_rss: cliExport.peakRSS === null ? null : mb(cliExport.peakRSS),
-        cli_import_seconds: Number(cliImport.seconds.toFixed(2)),
-        cli_import_peak_rss: cliImport.peakRSS === null ? null : mb(cliImport.peakRSS),
-        baseline_rss: mb(baseline.rss),
-        baseline_heap_used: mb(baseline.heapUsed),
-        heap_limit: mb(getHeapStatistics().heap_size_limit),
-        node: process.version,
-      },
-      null,
-      2,
+  const archive = join(dir, 'bench.bkp1');
+  const exported = await withProcessRSS(() =>
+    runBackupInIsolate(
+      { kind: 'export', slug, output: archive, passphrase: PASSPHRASE },
+      endpoint.config,
     ),
   );
+  if (exported.run.result.kind !== 'export') throw new Error('expected an export result');
+  const archiveBytes = exported.run.result.size;
+  console.error(`exported: ${archiveBytes.toLocaleString('en')} bytes`);
+  await dropTenant();
+  const imported = await withProcessRSS(() =>
+    runBackupInIsolate({ kind: 'import', input: archive, passphrase: PASSPHRASE }, endpoint.config),
+  );
+  const { rows } = await client.query('select count(*)::int as n from users where tenant_id = $1', [
+    tenantId,
+  ]);
+  if (rows[0].n !== USERS) throw new Error(`restored ${rows[0].n} users of ${USERS}`);
+
+  // The same again as `npm run cli` processes, their peak RSS read from /proc (Linux).
+  let cli: Record<string, unknown> | null = null;
+  if (values['no-cli'] !== true) {
+    const cliArchive = join(dir, 'cli.bkp1');
+    const cliEnv = {
+      DATABASE_URL: databaseURL,
+      SECRET_KEY: encodeBase64url(SECRET_KEY),
+      BKP: PASSPHRASE,
+    };
+    const cliExport = await runCLI(
+      ['export-tenant', `--slug=${slug}`, `--output=${cliArchive}`, '--passphrase-env=BKP'],
+      cliEnv,
+    );
+    await dropTenant();
+    const cliImport = await runCLI(
+      ['import-tenant', `--input=${cliArchive}`, '--passphrase-env=BKP'],
+      cliEnv,
+    );
+    cli = {
+      export_seconds: round(cliExport.seconds),
+      export_peak_rss: cliExport.peakRSS === null ? null : mb(cliExport.peakRSS),
+      import_seconds: round(cliImport.seconds),
+      import_peak_rss: cliImport.peakRSS === null ? null : mb(cliImport.peakRSS),
+    };
+  }
+  await client.query('delete from tenants where id = $1', [tenantId]);
+
+  const report = {
+    users: USERS,
+    restored_users: rows[0].n,
+    archive_bytes: archiveBytes,
+    isolate_limits: {
+      ...WORKER_ISOLATE_LIMITS,
+      heap_size_limit: mb(exported.run.heapSizeLimit),
+    },
+    export: phase(exported.run, exported.peakRSS),
+    import: phase(imported.run, imported.peakRSS),
+    cli_processes: cli,
+    node: process.version,
+  };
+  console.log(JSON.stringify(report, null, 2));
+  const worst = Math.max(
+    ...[exported.run, imported.run].flatMap((run) => [
+      run.loadPeaks.totalHeapPlusExternal,
+      run.jobPeaks.totalHeapPlusExternal,
+    ]),
+  );
+  if (worst >= WORKER_LIMIT) {
+    console.error(`FAIL: the isolate's heap plus external memory reached ${mb(worst)}`);
+    process.exitCode = 1;
+  }
 } finally {
-  await opened.close();
+  await client.end();
+  await endpoint.close();
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Runs `task`, sampling memory every 20 ms; both figures include the process's baseline. */
-async function measure<T>(
-  task: () => Promise<T>,
-): Promise<{ result: T; seconds: number; peakRSS: number; peakHeap: number }> {
-  globalThis.gc?.();
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function round(seconds: number): number {
+  return Number(seconds.toFixed(2));
+}
+
+function peaks(p: HeapPeaks): Record<string, string> {
+  return {
+    used_heap: mb(p.usedHeap),
+    total_heap: mb(p.totalHeap),
+    external: mb(p.external),
+    malloced: mb(p.malloced),
+    total_heap_plus_external: mb(p.totalHeapPlusExternal),
+  };
+}
+
+function phase(run: IsolateRun, peakRSS: number): Record<string, unknown> {
+  return {
+    seconds: round(run.seconds),
+    rows: Object.values(run.result.rows).reduce((sum, n) => sum + n, 0),
+    peak: peaks(run.jobPeaks),
+    loading_peak: peaks(run.loadPeaks),
+    samples: run.samples,
+    process_peak_rss: mb(peakRSS),
+  };
+}
+
+/**
+ * Runs `task`, sampling this process's RSS every 20 ms: the capped isolate, this thread (which
+ * serves the Neon endpoint) and Node's own threads together, for context only.
+ */
+async function withProcessRSS(
+  task: () => Promise<IsolateRun>,
+): Promise<{ run: IsolateRun; peakRSS: number }> {
   let peakRSS = 0;
-  let peakHeap = 0;
   const sample = (): void => {
-    const usage = process.memoryUsage();
-    peakRSS = Math.max(peakRSS, usage.rss);
-    peakHeap = Math.max(peakHeap, usage.heapUsed);
+    peakRSS = Math.max(peakRSS, process.memoryUsage.rss());
   };
   const timer = setInterval(sample, 20);
-  const started = performance.now();
   try {
-    const result = await task();
+    const run = await task();
     sample();
-    return { result, seconds: (performance.now() - started) / 1000, peakRSS, peakHeap };
+    return { run, peakRSS };
   } finally {
     clearInterval(timer);
   }

@@ -16,19 +16,13 @@ import { AppError } from '../../src/errors.ts';
 import { recordAuditEvent } from '../../src/features/audit/events.ts';
 import { startExport } from '../../src/features/backup/export.ts';
 import { importTenant, type ImportResult } from '../../src/features/backup/import.ts';
-import { startNeonEndpoint } from '../stack/neon-endpoint.ts';
 
 export interface BackupCommandEnv {
   secretKey: Uint8Array;
   databaseURL: string;
 }
 
-export const BACKUP_USAGE = `  export-tenant --slug=<slug> --output=<file> [--passphrase=<p> | --passphrase-env=<VAR>] [--force]
-                                              write the tenant as an encrypted bkp1 archive
-  import-tenant --input=<file> [--passphrase=<p> | --passphrase-env=<VAR>] [--slug=<new-slug>]
-                                              restore an archive (or copy it under another slug)`;
-
-type BackupConfig = Pick<Config, 'databaseURL' | 'dev' | 'secretKey'>;
+export type BackupConfig = Pick<Config, 'databaseURL' | 'dev' | 'secretKey'>;
 
 export interface BackupDatabase {
   config: BackupConfig;
@@ -41,6 +35,19 @@ export interface BackupDatabase {
  * the import's transaction; a local Postgres gets an in-process Neon endpoint for both.
  */
 export async function openBackupDatabase(env: BackupCommandEnv): Promise<BackupDatabase> {
+  const endpoint = await startBackupEndpoint(env);
+  return { config: endpoint.config, db: createDatabase(endpoint.config), close: endpoint.close };
+}
+
+/**
+ * The config the backup code needs to reach `env.databaseURL`: a Neon URL as it is, any other
+ * Postgres through an in-process Neon endpoint, served until `close`. Split from
+ * openBackupDatabase so the endpoint can run outside the isolate that runs the backup
+ * (scripts/lib/backup-isolate.ts), as Neon's proxy runs outside a Worker's.
+ */
+export async function startBackupEndpoint(
+  env: BackupCommandEnv,
+): Promise<{ config: BackupConfig; close(): Promise<void> }> {
   const url = new URL(env.databaseURL);
   if (url.hostname.endsWith('.neon.tech')) {
     const config = {
@@ -48,8 +55,10 @@ export async function openBackupDatabase(env: BackupCommandEnv): Promise<BackupD
       secretKey: env.secretKey,
       dev: { neonHTTPEndpoint: null, neonWSProxy: null },
     };
-    return { config, db: createDatabase(config), close: async () => undefined };
+    return { config, close: async () => undefined };
   }
+  // Loaded here, not at the top: the isolate that runs the backup never starts an endpoint.
+  const { startNeonEndpoint } = await import('../stack/neon-endpoint.ts');
   const database = decodeURIComponent(url.pathname.slice(1)) || 'postgres';
   const endpoint = await startNeonEndpoint({
     databases: new Map([
@@ -70,7 +79,7 @@ export async function openBackupDatabase(env: BackupCommandEnv): Promise<BackupD
     secretKey: env.secretKey,
     dev: { neonHTTPEndpoint: endpoint.httpURL, neonWSProxy: endpoint.wsProxy },
   };
-  return { config, db: createDatabase(config), close: () => endpoint.close() };
+  return { config, close: () => endpoint.close() };
 }
 
 const PASSPHRASE_OPTIONS = {
