@@ -87,6 +87,11 @@ export function buildOpenAPIDocument(
             }),
       };
     }
+    if (route.auth === 'admin' && route.method !== 'get' && responses[429] === undefined) {
+      responses[429] = {
+        description: '`rate_limited`: admin writes, 60 a minute per key or operator',
+      };
+    }
     responses.default = {
       description: 'Error: `{error, error_description}` with a stable code',
       content: { 'application/json': { schema: jsonSchema(errorSchema, 'output') } },

@@ -53,6 +53,8 @@ type Row = [
   RouteDoc['auth']?,
 ];
 
+const RATE_LIMITED: RouteDoc['responses'] = { 429: { description: '`rate_limited`' } };
+
 /** Compact rows: method, path, summary, request body, 2xx body, credential (default admin). */
 function rows(tag: string, list: Row[], query?: z.ZodObject): RouteDoc[] {
   return list.map(([method, path, summary, body, response, auth]) => ({
@@ -73,6 +75,9 @@ function rows(tag: string, list: Row[], query?: z.ZodObject): RouteDoc[] {
       401: { description: 'no valid credential' },
       403: { description: '`insufficient_scope`' },
       404: { description: 'unknown, or bound to another tenant' },
+      // Sign-in, recovery and bootstrap draw on the operator_auth budgets (admin writes get
+      // their 429 from the document builder).
+      ...(auth === 'none' ? RATE_LIMITED : {}),
     },
   }));
 }

@@ -25,6 +25,7 @@ export const tokenDocs: RouteDoc[] = [
       400: {
         description: '`invalid_grant`: unknown, expired, revoked or already-used refresh token',
       },
+      429: { description: '`rate_limited`: 60 a minute per session, both grants together' },
     },
   },
   {
