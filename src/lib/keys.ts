@@ -6,7 +6,10 @@ import { decodeBase64, encodeBase64url, utf8 } from './encoding.ts';
  */
 export const KEY_PURPOSE = {
   signingKeyEncryption: 'gatehouse/v1/signing-key-encryption',
+  /** Legacy (`p=k1` hashes): HMAC of the password before PBKDF2. Verified, never written. */
   passwordPepper: 'gatehouse/v1/password-pepper',
+  /** `p=e1` hashes: the PBKDF2 output sealed with AES-GCM, so a backup can carry it re-sealable. */
+  passwordHashEncryption: 'gatehouse/v1/password-hash-encryption',
   secretEncryption: 'gatehouse/v1/secret-encryption',
   auditChain: 'gatehouse/v1/audit-chain',
 } as const;

@@ -1,7 +1,7 @@
 import { AppError, type ErrorCode } from '../../errors.ts';
 import { timingSafeEqual } from '../../lib/constant-time.ts';
 import { decodeBase64, encodeBase64url, utf8 } from '../../lib/encoding.ts';
-import { KEY_PURPOSE, deriveHMACKey } from '../../lib/keys.ts';
+import { KEY_PURPOSE, deriveAESKey, deriveHMACKey, open, seal } from '../../lib/keys.ts';
 import type { TenantSettings } from '../tenants/settings.ts';
 import { COMMON_PASSWORDS } from './common-passwords.ts';
 
@@ -9,8 +9,19 @@ import { COMMON_PASSWORDS } from './common-passwords.ts';
 export const PBKDF2_ITERATIONS = 100_000;
 const SALT_BYTES = 16;
 const HASH_BITS = 256;
-/** Id of the pepper key in stored hashes; a new id lets the pepper be rotated later. */
-export const PEPPER_ID = 'k1';
+/**
+ * How stored hashes are peppered. `e1`: the PBKDF2 output is sealed (AES-256-GCM) under a key
+ * derived from SECRET_KEY: a stolen database alone cannot be brute-forced offline, and a backup
+ * can open the seal and the target deployment seal it again under its own key, so password logins
+ * survive a move between deployments (issue 6). `k1` (HMAC of the password before PBKDF2) is
+ * what earlier builds wrote: still verified, rehashed to `e1` at the next sign-in, and only valid
+ * under the SECRET_KEY that made it. `none`: no pepper, only inside a backup archive.
+ */
+export const PEPPER_ID = 'e1';
+const LEGACY_PEPPER_ID = 'k1';
+const UNPEPPERED = 'none';
+/** Bound as additional data: a sealed hash opens only as a password hash. */
+const SEAL_CONTEXT = 'password-hash:v1';
 
 export interface PasswordHasher {
   hash(password: string, salt: Uint8Array): Promise<string>;
@@ -20,72 +31,122 @@ export interface PasswordHasher {
 interface ParsedHash {
   iterations: number;
   pepper: string;
-  salt: Uint8Array;
-  hash: Uint8Array;
+  salt: string;
+  /** base64url of the hash (`none`, `k1`), or its `seal()` envelope (`e1`). */
+  hash: string;
 }
 
-// Stored form: pbkdf2-sha256$i=<iterations>$p=<pepper id|none>$<salt>$<hash>, base64url parts.
+// Stored form: pbkdf2-sha256$i=<iterations>$p=<pepper id>$<salt>$<hash or sealed hash>.
 function parseHash(stored: string): ParsedHash | null {
   const parts = stored.split('$');
   if (parts.length !== 5 || parts[0] !== 'pbkdf2-sha256') return null;
   const iterations = Number(parts[1]?.replace(/^i=/, ''));
   const pepper = parts[2]?.replace(/^p=/, '') ?? '';
   if (!Number.isInteger(iterations) || iterations < 1 || pepper === '') return null;
-  try {
-    return { iterations, pepper, salt: decodeBase64(parts[3]!), hash: decodeBase64(parts[4]!) };
-  } catch {
-    return null;
-  }
+  return { iterations, pepper, salt: parts[3]!, hash: parts[4]! };
+}
+
+function formatHash(parsed: ParsedHash): string {
+  return `pbkdf2-sha256$i=${parsed.iterations}$p=${parsed.pepper}$${parsed.salt}$${parsed.hash}`;
 }
 
 export function normalizePassword(password: string): string {
   return password.normalize('NFKC');
 }
 
+/** The key `unsealPasswordHash` and `sealPasswordHash` take, for one deployment. */
+export function passwordHashKey(secretKey: Uint8Array): Promise<CryptoKey> {
+  return deriveAESKey(secretKey, KEY_PURPOSE.passwordHashEncryption);
+}
+
 /**
- * PBKDF2-HMAC-SHA-256 over HMAC(pepper, password): the pepper key comes from SECRET_KEY, so a
- * stolen database alone cannot be brute-forced offline.
+ * For a backup: the stored hash with its seal opened (`p=none`), so the archive carries what any
+ * deployment can seal again. Legacy `k1` hashes cannot be opened and pass through as they are.
  */
+export async function unsealPasswordHash(key: CryptoKey, stored: string): Promise<string> {
+  const parsed = parseHash(stored);
+  if (parsed?.pepper !== PEPPER_ID) return stored;
+  const hash = await open(key, parsed.hash, SEAL_CONTEXT);
+  return formatHash({ ...parsed, pepper: UNPEPPERED, hash: encodeBase64url(hash) });
+}
+
+/** For a restore: a `p=none` hash from an archive sealed under this deployment's key. */
+export async function sealPasswordHash(key: CryptoKey, stored: string): Promise<string> {
+  const parsed = parseHash(stored);
+  if (parsed?.pepper !== UNPEPPERED) return stored;
+  const sealed = await seal(key, decodeBase64(parsed.hash), SEAL_CONTEXT);
+  return formatHash({ ...parsed, pepper: PEPPER_ID, hash: sealed });
+}
+
+/** PBKDF2-HMAC-SHA-256, its output sealed under a key derived from SECRET_KEY (`e1`). */
 export function createPasswordHasher(secretKey: Uint8Array): PasswordHasher {
-  let pepperKey: Promise<CryptoKey> | undefined;
-  const pepper = async (password: string, pepperId: string): Promise<Uint8Array> => {
-    const text = utf8.encode(normalizePassword(password));
-    if (pepperId === 'none') return text;
-    if (pepperId !== PEPPER_ID) throw new Error('unknown pepper id');
-    pepperKey ??= deriveHMACKey(secretKey, KEY_PURPOSE.passwordPepper);
-    return new Uint8Array(await crypto.subtle.sign('HMAC', await pepperKey, text as BufferSource));
-  };
+  let sealKey: Promise<CryptoKey> | undefined;
+  let legacyKey: Promise<CryptoKey> | undefined;
+  const key = (): Promise<CryptoKey> => (sealKey ??= passwordHashKey(secretKey));
   const derive = async (
     input: Uint8Array,
     salt: Uint8Array,
     iterations: number,
   ): Promise<Uint8Array> => {
-    const key = await crypto.subtle.importKey('raw', input as BufferSource, 'PBKDF2', false, [
+    const base = await crypto.subtle.importKey('raw', input as BufferSource, 'PBKDF2', false, [
       'deriveBits',
     ]);
     const bits = await crypto.subtle.deriveBits(
       { name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations },
-      key,
+      base,
       HASH_BITS,
     );
     return new Uint8Array(bits);
   };
-  // Unknown accounts are checked against this, so they cost the same hash as known ones.
-  const dummy = `pbkdf2-sha256$i=${PBKDF2_ITERATIONS}$p=${PEPPER_ID}$${encodeBase64url(new Uint8Array(SALT_BYTES))}$${encodeBase64url(new Uint8Array(HASH_BITS / 8))}`;
+  const input = async (password: string, pepper: string): Promise<Uint8Array> => {
+    const text = utf8.encode(normalizePassword(password));
+    if (pepper !== LEGACY_PEPPER_ID) return text;
+    legacyKey ??= deriveHMACKey(secretKey, KEY_PURPOSE.passwordPepper);
+    return new Uint8Array(await crypto.subtle.sign('HMAC', await legacyKey, text as BufferSource));
+  };
+  /** The expected hash, or null when it cannot be had (unknown pepper, a seal that fails). */
+  const expected = async (parsed: ParsedHash): Promise<Uint8Array | null> => {
+    try {
+      if (parsed.pepper === PEPPER_ID) return await open(await key(), parsed.hash, SEAL_CONTEXT);
+      if (parsed.pepper === LEGACY_PEPPER_ID || parsed.pepper === UNPEPPERED)
+        return decodeBase64(parsed.hash);
+      return null;
+    } catch {
+      return null;
+    }
+  };
+  // Unknown accounts are checked against this, so they cost the same seal and hash as known ones.
+  let dummy: Promise<string> | undefined;
+  const dummyHash = async (): Promise<string> =>
+    (dummy ??= (async () =>
+      formatHash({
+        iterations: PBKDF2_ITERATIONS,
+        pepper: PEPPER_ID,
+        salt: encodeBase64url(new Uint8Array(SALT_BYTES)),
+        hash: await seal(await key(), new Uint8Array(HASH_BITS / 8), SEAL_CONTEXT),
+      }))());
 
   return {
     async hash(password, salt) {
-      const derived = await derive(await pepper(password, PEPPER_ID), salt, PBKDF2_ITERATIONS);
-      return `pbkdf2-sha256$i=${PBKDF2_ITERATIONS}$p=${PEPPER_ID}$${encodeBase64url(salt)}$${encodeBase64url(derived)}`;
+      const derived = await derive(await input(password, PEPPER_ID), salt, PBKDF2_ITERATIONS);
+      return formatHash({
+        iterations: PBKDF2_ITERATIONS,
+        pepper: PEPPER_ID,
+        salt: encodeBase64url(salt),
+        hash: await seal(await key(), derived, SEAL_CONTEXT),
+      });
     },
     async verify(stored, password) {
-      const parsed = parseHash(stored ?? dummy) ?? parseHash(dummy)!;
-      const derived = await derive(
-        await pepper(password, parsed.pepper),
-        parsed.salt,
-        parsed.iterations,
-      );
-      const ok = stored !== null && timingSafeEqual(derived, parsed.hash);
+      const parsed = (stored === null ? null : parseHash(stored)) ?? parseHash(await dummyHash())!;
+      const want = await expected(parsed);
+      let salt: Uint8Array;
+      try {
+        salt = decodeBase64(parsed.salt);
+      } catch {
+        salt = new Uint8Array(SALT_BYTES);
+      }
+      const derived = await derive(await input(password, parsed.pepper), salt, parsed.iterations);
+      const ok = stored !== null && want !== null && timingSafeEqual(derived, want);
       return {
         ok,
         needsRehash: parsed.iterations !== PBKDF2_ITERATIONS || parsed.pepper !== PEPPER_ID,

@@ -5,6 +5,7 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeBase64, encodeBase64url, encodeHex, utf8 } from '../../lib/encoding.ts';
+import { sealPasswordHash, unsealPasswordHash } from '../accounts/password.ts';
 import { KEY_PURPOSE, deriveAESKey, open, seal, type KeyPurpose } from '../../lib/keys.ts';
 import type { JsonValue } from './records.ts';
 
@@ -256,8 +257,16 @@ export function createSecretCodec(secretKey: Uint8Array): SecretCodec {
     if (found === undefined) keys.set(purpose, (found = deriveAESKey(secretKey, purpose)));
     return found;
   };
+  // Password hashes are sealed inside their stored form (`p=e1`); the archive holds them opened.
+  const passwordKey = (): Promise<CryptoKey> => key(KEY_PURPOSE.passwordHashEncryption);
   return {
     async exportRow(table, row) {
+      if (table === 'users' && typeof row.password_hash === 'string') {
+        return {
+          ...row,
+          password_hash: await unsealPasswordHash(await passwordKey(), row.password_hash),
+        };
+      }
       const sealed = SEALED[table];
       if (sealed === undefined) return row;
       const plaintext = await open(
@@ -271,6 +280,12 @@ export function createSecretCodec(secretKey: Uint8Array): SecretCodec {
       };
     },
     async importRow(table, row) {
+      if (table === 'users' && typeof row.password_hash === 'string') {
+        return {
+          ...row,
+          password_hash: await sealPasswordHash(await passwordKey(), row.password_hash),
+        };
+      }
       const sealed = SEALED[table];
       if (sealed === undefined) return row;
       const value = String(row[sealed.column]);

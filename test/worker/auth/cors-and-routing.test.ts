@@ -1,7 +1,16 @@
 import { sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CookieJar, makeTenant, testDB, uniqueEmail, type TestTenant } from '../fixtures.ts';
+import { encodeBase64url } from '../../../src/lib/encoding.ts';
+import { KEY_PURPOSE, deriveHMACKey } from '../../../src/lib/keys.ts';
+import {
+  CookieJar,
+  makeTenant,
+  testConfig,
+  testDB,
+  uniqueEmail,
+  type TestTenant,
+} from '../fixtures.ts';
 import { jsonRequest, send, type Sent } from '../harness.ts';
 
 const APP = 'https://app.example.com';
@@ -126,12 +135,54 @@ describe('login answers', () => {
     const stored = await testDB().execute(
       sql`select password_hash from users where tenant_id = ${tenant.id}::uuid and email_normalized = ${email}`,
     );
-    expect(String(stored.rows[0]?.password_hash)).toMatch(/^pbkdf2-sha256\$i=100000\$p=k1\$/);
+    expect(String(stored.rows[0]?.password_hash)).toMatch(/^pbkdf2-sha256\$i=100000\$p=e1\$/);
     const again = await send(
       `${tenant.base}/v1/auth/login`,
       jsonRequest('POST', { email, password }),
     );
     expect(again.response.status).toBe(200);
+  });
+
+  it('still verify a legacy HMAC-peppered (k1) hash, and reseal it as e1 at sign-in', async () => {
+    const email = uniqueEmail();
+    const password = 'a k1 kind of hash';
+    const salt = crypto.getRandomValues(new Uint8Array(16));
+    const pepper = await deriveHMACKey(testConfig().secretKey, KEY_PURPOSE.passwordPepper);
+    const peppered = new Uint8Array(
+      await crypto.subtle.sign('HMAC', pepper, new TextEncoder().encode(password)),
+    );
+    const base = await crypto.subtle.importKey('raw', peppered, 'PBKDF2', false, ['deriveBits']);
+    const bits = new Uint8Array(
+      await crypto.subtle.deriveBits(
+        { name: 'PBKDF2', hash: 'SHA-256', salt, iterations: 100_000 },
+        base,
+        256,
+      ),
+    );
+    const legacy = `pbkdf2-sha256$i=100000$p=k1$${encodeBase64url(salt)}$${encodeBase64url(bits)}`;
+    await testDB().execute(
+      sql`insert into users (tenant_id, email, email_normalized, password_hash) values (${tenant.id}::uuid, ${email}, ${email}, ${legacy})`,
+    );
+    const wrong = await send(
+      `${tenant.base}/v1/auth/login`,
+      jsonRequest('POST', { email, password: 'not the k1 password' }),
+    );
+    expect(wrong.response.status).toBe(401);
+    const login = await send(
+      `${tenant.base}/v1/auth/login`,
+      jsonRequest('POST', { email, password }),
+    );
+    expect(login.response.status).toBe(200);
+    const stored = await testDB().execute(
+      sql`select password_hash from users where tenant_id = ${tenant.id}::uuid and email_normalized = ${email}`,
+    );
+    const resealed = String(stored.rows[0]?.password_hash);
+    expect(resealed).toMatch(/^pbkdf2-sha256\$i=100000\$p=e1\$[A-Za-z0-9_-]+\$v1\./);
+    expect(resealed).not.toContain(encodeBase64url(bits));
+    expect(
+      (await send(`${tenant.base}/v1/auth/login`, jsonRequest('POST', { email, password })))
+        .response.status,
+    ).toBe(200);
   });
 });
 

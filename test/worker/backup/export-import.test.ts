@@ -7,6 +7,7 @@ import { verifyChain } from '../../../src/features/audit/service.ts';
 import { startExport } from '../../../src/features/backup/export.ts';
 import { importTenant } from '../../../src/features/backup/import.ts';
 import { NOT_TENANT_DATA, TABLES } from '../../../src/features/backup/tables.ts';
+import { encodeBase64url } from '../../../src/lib/encoding.ts';
 import { testDeps } from '../admin/fixtures.ts';
 import { testConfig, testDB, uniqueSlug } from '../fixtures.ts';
 import { jsonRequest, send } from '../harness.ts';
@@ -116,6 +117,43 @@ describe('export, wipe, import under the same slug', () => {
     expect(sent.response.status).toBe(200);
     expect(await sent.json()).toMatchObject({ user: { id: filled.userId } });
   });
+});
+
+describe('restore into a deployment with another SECRET_KEY', () => {
+  it(
+    'keeps password logins: hashes travel unsealed inside the archive and are sealed again under the target key',
+    async () => {
+      const filled = await makeFilledTenant();
+      const archive = await exportBytes(filled.tenant.slug);
+      const otherSecret = crypto.getRandomValues(new Uint8Array(32));
+      const otherConfig = { ...testConfig(), secretKey: otherSecret };
+      const slug = uniqueSlug('moved');
+      const result = await importTenant(
+        testDeps({ config: otherConfig }),
+        streamOf(archive),
+        PASSPHRASE,
+        { slug, actor, now: new Date(), kdf },
+      );
+      const stored = await testDB().execute(
+        sql`select password_hash from users
+            where tenant_id = ${result.tenant.id}::uuid and email_normalized = lower(${filled.email})`,
+      );
+      const hash = String(stored.rows[0]?.password_hash);
+      expect(hash).toMatch(/\$p=e1\$/);
+      const loginWith = (secret: Uint8Array) =>
+        send(
+          `/t/${slug}/v1/auth/login`,
+          jsonRequest('POST', { email: filled.email, password: PASSWORD }),
+          {
+            env: { SECRET_KEY: encodeBase64url(secret) },
+          },
+        );
+      // The target deployment's key opens it; the source deployment's no longer does.
+      expect((await loginWith(otherSecret)).response.status).toBe(200);
+      expect((await loginWith(testConfig().secretKey)).response.status).toBe(401);
+    },
+    SLOW,
+  );
 });
 
 describe('import under another slug', () => {
