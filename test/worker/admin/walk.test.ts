@@ -8,6 +8,7 @@ import type { Clock } from '../../../src/deps.ts';
 import { hashToken } from '../../../src/lib/keys.ts';
 import { makeTenant, testDB, type TestTenant } from '../fixtures.ts';
 import { jsonRequest, send, type SendOptions } from '../harness.ts';
+import type { RateLimiter } from '../../../src/features/ratelimit/limiter.ts';
 import { ADMIN, bearer, makeKey, makeOperator, type TestOperator } from './fixtures.ts';
 
 const PUBLIC = new Set([
@@ -40,6 +41,22 @@ const NO_SUCH_ID = '00000000-0000-4000-8000-000000000000';
 function url(route: Route, slug: string): string {
   return route.path.replace(':slug', slug).replace(/:[A-Za-z]+/g, NO_SUCH_ID);
 }
+
+/**
+ * The walk sends hundreds of writes a minute with one key and one operator, far past admin.write
+ * (60 a minute; proven in abuse/admin-limits.test.ts): here every counter allows.
+ */
+const allowAll: RateLimiter = {
+  hit: async (requests) =>
+    requests.map((request) => ({
+      allowed: true,
+      limit: request.limit,
+      remaining: request.limit,
+      resetAt: Date.now() + request.windowSeconds * 1000,
+    })),
+  claim: async (requests) => requests.map(() => false),
+};
+const UNLIMITED = { app: { overrideDeps: () => ({ rateLimiter: allowAll }) } };
 
 let operator: TestOperator;
 let mine: TestTenant;
@@ -207,11 +224,15 @@ describe('the admin walk', () => {
     for (const route of writes) {
       for (const [name, init] of malformed) {
         for (const credential of [bearer(keys.full), operator.jar.header()]) {
-          const sent = await send(url(route, mine.slug), {
-            method: route.method,
-            ...init,
-            headers: { ...(init.headers as Record<string, string>), ...credential },
-          });
+          const sent = await send(
+            url(route, mine.slug),
+            {
+              method: route.method,
+              ...init,
+              headers: { ...(init.headers as Record<string, string>), ...credential },
+            },
+            UNLIMITED,
+          );
           const label = `${route.method} ${route.path} with ${name}`;
           // Operator-only routes refuse keys before reading the body; the cookie walks them.
           if (sent.response.status === 403 && 'Authorization' in credential) continue;
