@@ -77,6 +77,19 @@ export async function send(
   };
 }
 
+/**
+ * Runs a handler that is not a fetch (a cron tick, a queue batch) under the same production
+ * limits as `send`: its subrequests are counted and more than MAX_SUBREQUESTS fail it.
+ */
+export async function withinInvocationLimits<T>(
+  run: () => Promise<T>,
+): Promise<{ result: T; subrequests: number }> {
+  const budget = { subrequests: 0, calls: [] as string[], logs: [] as string[] };
+  const result = await requestBudget.run(budget, run);
+  expect(budget.subrequests, 'subrequests for one invocation').toBeLessThanOrEqual(MAX_SUBREQUESTS);
+  return { result, subrequests: budget.subrequests };
+}
+
 export async function roundTrips(requestId: string): Promise<number> {
   const res = await fetch(
     `${testEnv.TEST_NEON_CONTROL_URL}/__roundtrips/${encodeURIComponent(requestId)}`,

@@ -51,16 +51,58 @@ export function installProductionLimits(): void {
 
   const realFetch = globalThis.fetch;
   globalThis.fetch = async (input, init) => {
-    const budget = requestBudget.getStore();
-    if (budget !== undefined) {
-      budget.subrequests += 1;
-      budget.calls.push(input instanceof Request ? input.url : String(input));
-      if (budget.subrequests > MAX_SUBREQUESTS) {
-        throw new Error('Too many subrequests.');
-      }
-    }
+    countSubrequest(input instanceof Request ? input.url : String(input));
     return realFetch(input, init);
   };
+  // A WebSocket (Neon's interactive transactions) is one subrequest when it opens.
+  const RealWebSocket = globalThis.WebSocket;
+  globalThis.WebSocket = class CountedWebSocket extends RealWebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      countSubrequest(String(url));
+      super(url, protocols);
+    }
+  } as typeof WebSocket;
+}
+
+/** Charges one subrequest to the current request or invocation, if any; past the limit, throws. */
+export function countSubrequest(target: string): void {
+  const budget = requestBudget.getStore();
+  if (budget === undefined) return;
+  budget.subrequests += 1;
+  budget.calls.push(target);
+  if (budget.subrequests > MAX_SUBREQUESTS) throw new Error('Too many subrequests.');
+}
+
+const MULTIPART_CALLS = new Set(['uploadPart', 'complete', 'abort']);
+
+/**
+ * An R2 binding whose every operation counts as a subrequest, as on Cloudflare: get, put, head,
+ * list, delete, and each call on a multipart upload (its parts, complete, abort).
+ */
+export function countedBucket(bucket: R2Bucket): R2Bucket {
+  const countCalls = <T extends object>(target: T, counted: (name: string) => boolean): T =>
+    new Proxy(target, {
+      get(object, property, receiver) {
+        const value: unknown = Reflect.get(object, property, receiver);
+        if (typeof value !== 'function' || typeof property !== 'string' || !counted(property))
+          return value;
+        const call = (...args: unknown[]): unknown =>
+          (value as (...a: unknown[]) => unknown).apply(object, args);
+        const multipart = (upload: R2MultipartUpload) =>
+          countCalls(upload, (name) => MULTIPART_CALLS.has(name));
+        // Resuming names an upload without a request; its calls are counted.
+        if (property === 'resumeMultipartUpload')
+          return (...args: unknown[]) => multipart(call(...args) as R2MultipartUpload);
+        return (...args: unknown[]) => {
+          countSubrequest(`r2:${property}`);
+          const result = call(...args);
+          return property === 'createMultipartUpload'
+            ? (result as Promise<R2MultipartUpload>).then(multipart)
+            : result;
+        };
+      },
+    });
+  return countCalls(bucket, () => true);
 }
 
 /** Routes console lines written inside a request's async context to that request's record. */

@@ -26,7 +26,8 @@ import {
 } from '../../../src/features/backup/storage.ts';
 import worker from '../../../src/index.ts';
 import { ADMIN, bearer, makeKey, makeOperator } from '../admin/fixtures.ts';
-import { send } from '../harness.ts';
+import { send, withinInvocationLimits } from '../harness.ts';
+import { countedBucket } from '../limits.ts';
 import {
   PASSPHRASE,
   kdf,
@@ -81,12 +82,15 @@ describe('the backup cron', () => {
     const at = new Date('2026-03-20T03:17:00Z');
     for (const cron of ['* * * * *', BACKUP_CRON]) {
       const ctx = createExecutionContext();
-      await worker.scheduled(
-        createScheduledController({ cron, scheduledTime: at }),
-        { ...backupEnv, BACKUP_QUEUE: queue },
-        ctx,
-      );
-      await waitOnExecutionContext(ctx);
+      // One tick, waitUntil work included, within the subrequest limit of an invocation.
+      await withinInvocationLimits(async () => {
+        await worker.scheduled(
+          createScheduledController({ cron, scheduledTime: at }),
+          { ...backupEnv, BACKUP_QUEUE: queue },
+          ctx,
+        );
+        await waitOnExecutionContext(ctx);
+      });
       if (cron !== BACKUP_CRON) expect(sent).toEqual([]);
     }
     expect(sent).toContainEqual({
@@ -108,7 +112,11 @@ describe('the backup queue consumer', () => {
         { kind: 'tenant-backup', slug: filled.tenant.slug, scheduledAt: at.toISOString() },
       ]);
       const ctx = createExecutionContext();
-      await handleBackupBatch(batch, backupEnv, fast);
+      const { subrequests } = await withinInvocationLimits(() =>
+        handleBackupBatch(batch, { ...backupEnv, BACKUPS: countedBucket(bucket) }, fast),
+      );
+      // The database connection and the R2 calls are counted (and stay within the limit).
+      expect(subrequests).toBeGreaterThanOrEqual(3);
       const result = await getQueueResult(batch, ctx);
       expect(result.explicitAcks).toEqual([batch.messages[0]!.id]);
       expect(result.retryMessages).toEqual([]);
