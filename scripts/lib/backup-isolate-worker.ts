@@ -9,7 +9,7 @@ import type { BackupJobResult, HeapPeaks, IsolateInput, IsolateRun } from './bac
 const { job, config, sampleEveryMs } = workerData as IsolateInput;
 
 function emptyPeaks(): HeapPeaks {
-  return { usedHeap: 0, totalHeap: 0, external: 0, malloced: 0, totalHeapPlusExternal: 0 };
+  return { usedHeap: 0, totalHeap: 0, external: 0, malloced: 0, combined: 0 };
 }
 
 let peaks = emptyPeaks();
@@ -21,9 +21,9 @@ function sample(): void {
   peaks.totalHeap = Math.max(peaks.totalHeap, heap.total_heap_size);
   peaks.external = Math.max(peaks.external, heap.external_memory);
   peaks.malloced = Math.max(peaks.malloced, heap.malloced_memory);
-  peaks.totalHeapPlusExternal = Math.max(
-    peaks.totalHeapPlusExternal,
-    heap.total_heap_size + heap.external_memory,
+  peaks.combined = Math.max(
+    peaks.combined,
+    heap.total_heap_size + heap.external_memory + heap.malloced_memory,
   );
 }
 

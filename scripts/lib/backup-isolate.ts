@@ -21,8 +21,8 @@ export interface IsolateLimits {
  * semi-spaces and V8 rounds a semi-space up to a power of two (asked for 16 MB, it takes 24), so
  * 12 MB (4 MB semi-spaces) is a young size it keeps as given; the old generation gets the other
  * 116 MB, and heap_size_limit inside the isolate reads exactly 128 MB. A smaller young generation
- * would only mean more scavenges. ArrayBuffer contents (external memory) are outside both budgets:
- * callers hold them against the 128 MB with the heap.
+ * would only mean more scavenges. ArrayBuffer contents (external memory) and V8's own
+ * mallocs are outside both budgets: callers hold them against the 128 MB with the heap.
  */
 export const WORKER_ISOLATE_LIMITS: IsolateLimits = {
   maxOldGenerationSizeMb: 116,
@@ -47,10 +47,14 @@ export interface HeapPeaks {
   totalHeap: number;
   /** v8 external_memory: ArrayBuffer contents and other memory V8 is told about. */
   external: number;
-  /** v8 malloced_memory. */
+  /** v8 malloced_memory: V8's own allocations outside the heap (compiler zones and the like). */
   malloced: number;
-  /** total_heap_size + external_memory in one sample: the figure to hold against 128 MB. */
-  totalHeapPlusExternal: number;
+  /**
+   * total_heap_size + external_memory + malloced_memory in one sample: all the isolate's memory
+   * V8 knows of, the figure to hold against 128 MB. Native memory Node's zlib or OpenSSL allocate
+   * without telling V8 is in no figure here, only in the process's RSS.
+   */
+  combined: number;
 }
 
 export interface IsolateRun {
