@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTenantPolicy } from '../ratelimit/policies.ts';
 import { tenantSettingsSchema, type TenantSettings } from '../tenants/settings.ts';
 
 // The admin API speaks snake_case; settings are stored camelCase. Bounds come from the one
@@ -6,6 +7,28 @@ import { tenantSettingsSchema, type TenantSettings } from '../tenants/settings.t
 const shape = tenantSettingsSchema.shape;
 const policy = shape.passwordPolicy.unwrap().shape;
 const lockout = shape.lockout.unwrap().shape;
+const override = shape.rateLimits.unwrap().valueType.shape;
+
+/**
+ * Per-policy overrides, replacing the tenant's whole set (`{}` clears it). Names must be
+ * registered tenant policies: a typo would otherwise be stored and silently never apply.
+ */
+const rateLimitsPatch = z
+  .record(
+    z.string().refine(isTenantPolicy, {
+      message: 'not a tenant rate-limit policy (see RateLimit-Policy headers for names)',
+    }),
+    z
+      .strictObject({
+        limit: override.limit.unwrap(),
+        window_seconds: override.windowSeconds.unwrap(),
+      })
+      .partial()
+      .refine((value) => value.limit !== undefined || value.window_seconds !== undefined, {
+        message: 'set limit, window_seconds or both',
+      }),
+  )
+  .refine((value) => Object.keys(value).length <= 50, { message: 'at most 50 overrides' });
 
 /** A settings change: every field optional, unknown fields refused. */
 export const tenantSettingsPatchSchema = z.strictObject({
@@ -37,6 +60,7 @@ export const tenantSettingsPatchSchema = z.strictObject({
     .partial()
     .optional(),
   credential_response_floor_ms: shape.credentialResponseFloorMs.unwrap().optional(),
+  rate_limits: rateLimitsPatch.optional(),
 });
 
 export type TenantSettingsPatch = z.infer<typeof tenantSettingsPatchSchema>;
@@ -65,6 +89,11 @@ export const tenantSettingsViewSchema = z.object({
     duration_seconds: z.number().int(),
   }),
   credential_response_floor_ms: z.number().int(),
+  /** The tenant's overrides only; any policy not named runs at its default. */
+  rate_limits: z.record(
+    z.string(),
+    z.object({ limit: z.number().int().optional(), window_seconds: z.number().int().optional() }),
+  ),
 });
 
 export function settingsView(s: TenantSettings): z.infer<typeof tenantSettingsViewSchema> {
@@ -91,6 +120,12 @@ export function settingsView(s: TenantSettings): z.infer<typeof tenantSettingsVi
       duration_seconds: s.lockout.durationSeconds,
     },
     credential_response_floor_ms: s.credentialResponseFloorMs,
+    rate_limits: Object.fromEntries(
+      Object.entries(s.rateLimits).map(([name, value]) => [
+        name,
+        defined({ limit: value.limit, window_seconds: value.windowSeconds }),
+      ]),
+    ),
   };
 }
 
@@ -122,6 +157,15 @@ export function storedPatch(patch: TenantSettingsPatch): {
     audience: patch.audience,
     auditRetentionDays: patch.audit_retention_days,
     credentialResponseFloorMs: patch.credential_response_floor_ms,
+    rateLimits:
+      patch.rate_limits === undefined
+        ? undefined
+        : Object.fromEntries(
+            Object.entries(patch.rate_limits).map(([name, value]) => [
+              name,
+              defined({ limit: value.limit, windowSeconds: value.window_seconds }),
+            ]),
+          ),
   });
   const p = patch.password_policy;
   const l = patch.lockout;

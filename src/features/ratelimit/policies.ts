@@ -16,6 +16,8 @@ export interface RateLimitPolicy {
   onUnavailable: 'closed' | 'open';
   /** What one counter is kept for; documentation, and a check that callers pass that. */
   per: 'ip' | 'account' | 'session' | 'api_key';
+  /** Counters outside any tenant (operators, API keys): no tenant setting can override it. */
+  deploymentWide?: true;
 }
 
 const registry = new Map<string, RateLimitPolicy>();
@@ -46,6 +48,12 @@ export function findPolicy(name: string): RateLimitPolicy | undefined {
 
 export function listPolicies(): RateLimitPolicy[] {
   return [...registry.values()];
+}
+
+/** Whether a tenant's `rateLimits` setting may name this policy. */
+export function isTenantPolicy(name: string): boolean {
+  const policy = registry.get(name);
+  return policy !== undefined && policy.deploymentWide !== true;
 }
 
 // Defaults from issue 5. Per IP limits are per tenant too: one tenant's traffic cannot use up
@@ -93,6 +101,7 @@ export const OPERATOR_AUTH_PER_IP = registerPolicy({
   windowSeconds: 60,
   onUnavailable: 'closed',
   per: 'ip',
+  deploymentWide: true,
 });
 
 export const OPERATOR_AUTH_PER_ACCOUNT = registerPolicy({
@@ -101,6 +110,7 @@ export const OPERATOR_AUTH_PER_ACCOUNT = registerPolicy({
   windowSeconds: 3600,
   onUnavailable: 'closed',
   per: 'account',
+  deploymentWide: true,
 });
 
 /**
@@ -114,4 +124,5 @@ export const ADMIN_WRITE_PER_KEY = registerPolicy({
   windowSeconds: 60,
   onUnavailable: 'open',
   per: 'api_key',
+  deploymentWide: true,
 });

@@ -13,7 +13,7 @@ import {
   makeOperator,
   uniqueOperatorEmail,
 } from '../admin/fixtures.ts';
-import { testDB } from '../fixtures.ts';
+import { makeTenant, testDB } from '../fixtures.ts';
 import { jsonRequest, send } from '../harness.ts';
 import { awayFromWindowEdge, countingPasswords, uniqueIP, type HashCounts } from './helpers.ts';
 
@@ -158,5 +158,52 @@ describe('operator sign-in', () => {
     }
     expect(statuses).toEqual([...Array<number>(9).fill(401), 429]);
     expect(counts.hash).toBe(9);
+  });
+});
+
+describe('per-tenant overrides through the admin API', () => {
+  it('sets rate_limits for tenant policies, refuses deployment-wide or unknown names, and applies them', async () => {
+    const operator = await makeOperator();
+    const tenant = await makeTenant();
+    const patch = (rateLimits: unknown) =>
+      send(
+        `${ADMIN}/tenants/${tenant.slug}`,
+        jsonRequest('PATCH', { settings: { rate_limits: rateLimits } }, operator.jar.header()),
+      );
+    for (const refused of [
+      { 'admin.write': { limit: 1000 } },
+      { 'operator_auth.ip': { limit: 1000 } },
+      { 'login.typo': { limit: 1 } },
+      { 'login.ip': {} },
+      { 'login.ip': { limit: 0 } },
+    ]) {
+      const sent = await patch(refused);
+      expect(sent.response.status, JSON.stringify(refused)).toBe(400);
+    }
+    const set = await patch({ 'login.ip': { limit: 1, window_seconds: 600 } });
+    expect(set.response.status).toBe(200);
+    expect(await set.json<{ tenant: { settings: { rate_limits: unknown } } }>()).toMatchObject({
+      tenant: { settings: { rate_limits: { 'login.ip': { limit: 1, window_seconds: 600 } } } },
+    });
+    const ip = uniqueIP();
+    await awayFromWindowEdge(600);
+    const attempt = () =>
+      send(
+        `${tenant.base}/v1/auth/login`,
+        jsonRequest(
+          'POST',
+          { email: `nobody-${crypto.randomUUID()}@example.com`, password: 'wrong password' },
+          { 'CF-Connecting-IP': ip },
+        ),
+      );
+    expect((await attempt()).response.status).toBe(401);
+    const limited = await attempt();
+    expect(limited.response.status).toBe(429);
+    expect(limited.response.headers.get('RateLimit-Policy')).toContain('"login.ip";q=1;w=600');
+    // `{}` clears the overrides.
+    const cleared = await patch({});
+    expect(await cleared.json<{ tenant: { settings: { rate_limits: unknown } } }>()).toMatchObject({
+      tenant: { settings: { rate_limits: {} } },
+    });
   });
 });
