@@ -8,6 +8,8 @@ const shape = tenantSettingsSchema.shape;
 const policy = shape.passwordPolicy.unwrap().shape;
 const lockout = shape.lockout.unwrap().shape;
 const override = shape.rateLimits.unwrap().valueType.shape;
+const mfa = shape.mfa.unwrap().shape;
+const webauthn = shape.webauthn.unwrap().shape;
 
 /**
  * Per-policy overrides, replacing the tenant's whole set (`{}` clears it). Names must be
@@ -61,6 +63,19 @@ export const tenantSettingsPatchSchema = z.strictObject({
     .optional(),
   credential_response_floor_ms: shape.credentialResponseFloorMs.unwrap().optional(),
   rate_limits: rateLimitsPatch.optional(),
+  /** Replaces the tenant's MFA settings; omitted fields take their defaults. */
+  mfa: z
+    .strictObject({ policy: mfa.policy.unwrap(), admin_roles: mfa.adminRoles.unwrap() })
+    .partial()
+    .optional(),
+  /** Replaces the tenant's passkey settings; omitted fields take their defaults. */
+  webauthn: z
+    .strictObject({
+      rp_id: webauthn.rpId,
+      origins: webauthn.origins,
+      rp_name: webauthn.rpName,
+    })
+    .optional(),
 });
 
 export type TenantSettingsPatch = z.infer<typeof tenantSettingsPatchSchema>;
@@ -94,6 +109,12 @@ export const tenantSettingsViewSchema = z.object({
     z.string(),
     z.object({ limit: z.number().int().optional(), window_seconds: z.number().int().optional() }),
   ),
+  mfa: z.object({ policy: z.string(), admin_roles: z.array(z.string()) }),
+  webauthn: z.object({
+    rp_id: z.string().nullable(),
+    origins: z.array(z.string()).nullable(),
+    rp_name: z.string().nullable(),
+  }),
 });
 
 export function settingsView(s: TenantSettings): z.infer<typeof tenantSettingsViewSchema> {
@@ -126,6 +147,12 @@ export function settingsView(s: TenantSettings): z.infer<typeof tenantSettingsVi
         defined({ limit: value.limit, window_seconds: value.windowSeconds }),
       ]),
     ),
+    mfa: { policy: s.mfa.policy, admin_roles: s.mfa.adminRoles },
+    webauthn: {
+      rp_id: s.webauthn.rpId ?? null,
+      origins: s.webauthn.origins ?? null,
+      rp_name: s.webauthn.rpName ?? null,
+    },
   };
 }
 
@@ -166,6 +193,18 @@ export function storedPatch(patch: TenantSettingsPatch): {
               defined({ limit: value.limit, windowSeconds: value.window_seconds }),
             ]),
           ),
+    mfa:
+      patch.mfa === undefined
+        ? undefined
+        : shape.mfa.parse(defined({ policy: patch.mfa.policy, adminRoles: patch.mfa.admin_roles })),
+    webauthn:
+      patch.webauthn === undefined
+        ? undefined
+        : defined({
+            rpId: patch.webauthn.rp_id,
+            origins: patch.webauthn.origins,
+            rpName: patch.webauthn.rp_name,
+          }),
   });
   const p = patch.password_policy;
   const l = patch.lockout;

@@ -4,8 +4,9 @@ export const MFA_POLICIES = ['optional', 'required', 'required_for_admins'] as c
 export type MfaPolicy = (typeof MFA_POLICIES)[number];
 
 /**
- * A tenant's second-factor settings, stored in `tenants.settings` under `mfa` and `webauthn`.
- * Read from the stored JSON here (tenants/settings.ts does not declare them yet).
+ * A tenant's second-factor settings, stored in `tenants.settings` under `mfa` and `webauthn`
+ * (declared in tenants/settings.ts from these shapes). Read from the stored JSON here too, for
+ * the queries that select only these keys.
  */
 export const mfaSettingsSchema = z.object({
   mfa: z

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mfaSettingsSchema } from '../mfa/settings.ts';
 
 export const PASSWORD_CLASSES = ['lowercase', 'uppercase', 'digit', 'symbol'] as const;
 
@@ -64,6 +65,10 @@ export const tenantSettingsSchema = z.object({
       }),
     )
     .default({}),
+  /** Second factors: who must have one (src/features/mfa/settings.ts). */
+  mfa: mfaSettingsSchema.shape.mfa,
+  /** Passkeys: relying party id, allowed origins and display name. */
+  webauthn: mfaSettingsSchema.shape.webauthn,
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

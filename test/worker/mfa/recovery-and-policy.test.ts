@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CookieJar, makeTenant, testDB, type TestTenant } from '../fixtures.ts';
 import { jsonRequest, send } from '../harness.ts';
+import { ADMIN, makeOperator } from '../admin/fixtures.ts';
 import { decodeTOTPSecret } from '../../../src/features/mfa/totp.ts';
 import {
   ManualClock,
@@ -22,10 +23,24 @@ interface MfaAnswer {
   enrollment_required?: boolean;
 }
 
-async function setMfaSettings(tenant: TestTenant, mfa: Record<string, unknown>): Promise<void> {
-  await testDB().execute(
-    sql`update tenants set settings = settings || jsonb_build_object('mfa', ${JSON.stringify(mfa)}::jsonb) where id = ${tenant.id}::uuid`,
+/** Sets the policy as an operator would: through the admin API. */
+async function setMfaSettings(
+  tenant: TestTenant,
+  mfa: { policy: string; adminRoles?: string[] },
+): Promise<void> {
+  const operator = await makeOperator();
+  const sent = await send(
+    `${ADMIN}/tenants/${tenant.slug}`,
+    jsonRequest(
+      'PATCH',
+      { settings: { mfa: { policy: mfa.policy, admin_roles: mfa.adminRoles } } },
+      operator.jar.header(),
+    ),
   );
+  expect(sent.response.status).toBe(200);
+  expect(await sent.json()).toMatchObject({
+    tenant: { settings: { mfa: { policy: mfa.policy } } },
+  });
 }
 
 describe('recovery codes', () => {
@@ -110,6 +125,20 @@ describe('recovery codes', () => {
 });
 
 describe('tenant MFA policy', () => {
+  it('is set through the admin API, which refuses an unknown policy and writes nothing', async () => {
+    const tenant = await makeTenant();
+    const operator = await makeOperator();
+    const refused = await send(
+      `${ADMIN}/tenants/${tenant.slug}`,
+      jsonRequest('PATCH', { settings: { mfa: { policy: 'sometimes' } } }, operator.jar.header()),
+    );
+    expect(refused.response.status).toBe(400);
+    const stored = await testDB().execute(
+      sql`select coalesce(settings->'mfa'->>'policy', 'optional') as policy from tenants where id = ${tenant.id}::uuid`,
+    );
+    expect(stored.rows[0]?.policy).toBe('optional');
+  });
+
   it('required: a user without a factor gets an enrol-only token, and enrolling with it starts the session', async () => {
     const tenant = await makeTenant();
     await setMfaSettings(tenant, { policy: 'required' });
