@@ -126,42 +126,6 @@ export async function insertAccount(
   return row === undefined ? null : { createdAt: timestamp(row.created_at) };
 }
 
-/**
- * Starts a session after a successful login, in the organization the user joined first, stores
- * an upgraded password hash when the stored one used older parameters, and forgets the
- * account's failed logins (a success resets the lockout count).
- */
-export async function insertLoginSession(
-  db: Database,
-  session: NewSession,
-  upgradedHash: string | null,
-): Promise<{ activeOrganizationId: string | null; role: string | null }> {
-  const first = sql`(select organization_id from memberships
-    where user_id = ${session.userId}::uuid and tenant_id = ${session.tenantId}::uuid
-    order by created_at, organization_id limit 1)`;
-  const result = await db.execute(sql`
-    with s as (
-      insert into ${SESSION_INSERT_COLUMNS}
-      ${sessionInsertValues(session, sql`${session.userId}::uuid`, first)}
-      returning id, active_organization_id
-    ),
-    upgraded as (
-      update users set password_hash = ${upgradedHash}, updated_at = ${session.now.toISOString()}::timestamptz
-      where id = ${session.userId}::uuid and ${upgradedHash}::text is not null
-    ),
-    failures_cleared as (
-      delete from login_failures where user_id = ${session.userId}::uuid
-    )
-    select s.active_organization_id,
-      (select role from memberships m where m.user_id = ${session.userId}::uuid and m.organization_id = s.active_organization_id) as role
-    from s`);
-  const row = result.rows[0];
-  return {
-    activeOrganizationId: row?.active_organization_id ? String(row.active_organization_id) : null,
-    role: row?.role ? String(row.role) : null,
-  };
-}
-
 /** Sets a new password hash and revokes every other session (and their refresh tokens). */
 export async function replacePassword(
   db: Database,

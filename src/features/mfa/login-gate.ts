@@ -50,9 +50,9 @@ const DEFAULT_MFA = mfaSettingsSchema.parse({}).mfa;
 /**
  * The last statement of a password login, so a login stays at two round trips: decides in SQL
  * whether a second factor is due (the user has TOTP or a passkey: `challenge`; the tenant's MFA
- * policy requires one and the user has none: `enroll`) and then either starts the session (as
- * accounts/repo.ts insertLoginSession does: first organization, upgraded hash, failed-login
- * count cleared) or stores the MFA token, never both.
+ * policy requires one and the user has none: `enroll`) and then either starts the session (in
+ * the organization the user joined first, storing an upgraded hash, clearing the failed-login
+ * count) or stores the MFA token, never both.
  */
 export async function insertLoginSessionOrMfaToken(
   db: Database,
