@@ -14,7 +14,7 @@ import {
   uniqueOperatorEmail,
 } from '../admin/fixtures.ts';
 import { makeTenant, testDB } from '../fixtures.ts';
-import { jsonRequest, send } from '../harness.ts';
+import { jsonRequest, send, type SendOptions } from '../harness.ts';
 import { awayFromWindowEdge, countingPasswords, uniqueIP, type HashCounts } from './helpers.ts';
 
 /** Events of the deployment-wide chain (no tenant). */
@@ -24,6 +24,15 @@ async function globalEvents(type: string, where = sql`true`) {
         where tenant_id is null and type = ${type} and ${where}`,
   );
   return result.rows as Array<Record<string, unknown>>;
+}
+
+/** POST /auth/login as an operator from `ip`. */
+function operatorLogin(email: string, password: string, ip: string, options: SendOptions = {}) {
+  return send(
+    `${ADMIN}/auth/login`,
+    jsonRequest('POST', { email, password }, { 'CF-Connecting-IP': ip }),
+    options,
+  );
 }
 
 describe('admin API writes', () => {
@@ -72,15 +81,9 @@ describe('operator sign-in', () => {
     await awayFromWindowEdge(60);
     const results = await Promise.all(
       Array.from({ length: 15 }, () =>
-        send(
-          `${ADMIN}/auth/login`,
-          jsonRequest(
-            'POST',
-            { email: uniqueOperatorEmail(), password: OPERATOR_PASSWORD },
-            { 'CF-Connecting-IP': ip },
-          ),
-          { app: { overrideDeps: countingPasswords(counts) } },
-        ),
+        operatorLogin(uniqueOperatorEmail(), OPERATOR_PASSWORD, ip, {
+          app: { overrideDeps: countingPasswords(counts) },
+        }),
       ),
     );
     const statuses = results.map((sent) => sent.response.status);
@@ -88,14 +91,7 @@ describe('operator sign-in', () => {
     expect(statuses.filter((status) => status === 401)).toHaveLength(counts.verify);
     expect(statuses.filter((status) => status === 429)).toHaveLength(15 - counts.verify);
     // The operator's own sign-in from elsewhere is unaffected.
-    const elsewhere = await send(
-      `${ADMIN}/auth/login`,
-      jsonRequest(
-        'POST',
-        { email: operator.email, password: operator.password },
-        { 'CF-Connecting-IP': uniqueIP() },
-      ),
-    );
+    const elsewhere = await operatorLogin(operator.email, operator.password, uniqueIP());
     expect(elsewhere.response.status).toBe(200);
   });
 
@@ -104,14 +100,7 @@ describe('operator sign-in', () => {
     await awayFromWindowEdge(3600);
     const statuses: number[] = [];
     for (let i = 0; i < 11; i += 1) {
-      const sent = await send(
-        `${ADMIN}/auth/login`,
-        jsonRequest(
-          'POST',
-          { email: operator.email, password: 'Wrong-Password-1234' },
-          { 'CF-Connecting-IP': uniqueIP() },
-        ),
-      );
+      const sent = await operatorLogin(operator.email, 'Wrong-Password-1234', uniqueIP());
       statuses.push(sent.response.status);
     }
     // makeOperator's own sign-in used one attempt of the hour.
@@ -124,14 +113,7 @@ describe('operator sign-in', () => {
     expect(failures[0]).toMatchObject({ actor_type: 'anonymous' });
     expect(JSON.stringify(failures[0]!.details)).toContain('wrong_password');
     // Even the right password waits out the hour: the budget is the account's.
-    const right = await send(
-      `${ADMIN}/auth/login`,
-      jsonRequest(
-        'POST',
-        { email: operator.email, password: operator.password },
-        { 'CF-Connecting-IP': uniqueIP() },
-      ),
-    );
+    const right = await operatorLogin(operator.email, operator.password, uniqueIP());
     expect(right.response.status).toBe(429);
   });
 
