@@ -54,9 +54,12 @@ function readHead(row: Record<string, unknown> | undefined): ChainHead {
 }
 
 /** Chains that have events waiting to be sealed. */
+/** Chains with unsealed events, the one whose oldest waiting event is oldest first. */
 export async function chainsWithUnsealed(db: Database, limit: number): Promise<string[]> {
+  if (limit <= 0) return [];
   const result = await db.execute(sql`
-    select distinct coalesce(tenant_id, ${GLOBAL_CHAIN}::uuid) as chain_id from audit_events where seq is null limit ${limit}`);
+    select coalesce(tenant_id, ${GLOBAL_CHAIN}::uuid) as chain_id from audit_events where seq is null
+    group by 1 order by min(created_at) limit ${limit}`);
   return result.rows.map((row) => String(row.chain_id));
 }
 

@@ -44,15 +44,22 @@ export async function sealChain(deps: AuditDeps, chainId: string): Promise<numbe
   return links.length;
 }
 
-/** What the scheduled worker runs: seal every chain that has waiting events (bounded). */
+/**
+ * What the scheduled worker runs: seals chains that have waiting events, the longest-waiting
+ * first, within `maxRoundTrips` (a Worker invocation may make only so many subrequests; 1 to list
+ * the chains, 2 per batch sealed). What is left waits for the next tick.
+ */
 export async function sealAllChains(
   deps: AuditDeps,
-  options: { maxChains?: number } = {},
+  options: { maxRoundTrips?: number } = {},
 ): Promise<number> {
+  let left = (options.maxRoundTrips ?? 31) - 1;
   let sealed = 0;
-  for (const chainId of await chainsWithUnsealed(deps.db, options.maxChains ?? 100)) {
+  for (const chainId of await chainsWithUnsealed(deps.db, Math.max(0, Math.floor(left / 2)))) {
     let count: number;
     do {
+      if (left < 2) return sealed;
+      left -= 2;
       count = await sealChain(deps, chainId);
       sealed += count;
     } while (count === SEAL_BATCH);
@@ -149,6 +156,7 @@ const DEFAULT_RETENTION_DAYS = tenantSettingsSchema.parse({}).auditRetentionDays
 export async function enforceRetention(
   deps: AuditDeps,
   now: Date,
+  /** Round trips after the first (which lists the tenants): one per batch deleted. */
   options: { maxBatches?: number } = {},
 ): Promise<number> {
   // Only tenants that have something to delete, so the batch cap is spent on real work.

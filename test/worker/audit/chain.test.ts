@@ -10,7 +10,12 @@ import {
   uniqueEmail,
   type TestTenant,
 } from '../fixtures.ts';
-import { jsonRequest, send } from '../harness.ts';
+import {
+  RETENTION_ROUND_TRIPS,
+  SEAL_ROUND_TRIPS,
+  runAuditMaintenance,
+} from '../../../src/features/audit/scheduled.ts';
+import { jsonRequest, send, testEnv, withinInvocationLimits } from '../harness.ts';
 
 const deps = () => ({ db: testDB(), secretKey: testConfig().secretKey });
 
@@ -271,5 +276,40 @@ describe('the HMAC chain', () => {
     const left = await events(own.id);
     expect(left.map((e) => e.type)).toEqual(['security.test.recent', 'security.test.recent']);
     expect(await verifyChain(deps(), own.id)).toMatchObject({ ok: true, checked: 2, headSeq: 5 });
+  });
+});
+
+describe('the every-minute tick', () => {
+  it('stays within an invocation subrequest limit however many chains wait, sealing the backlog over later ticks', async () => {
+    const waiting = await Promise.all(Array.from({ length: 24 }, () => makeTenant()));
+    const at = new Date();
+    for (const t of waiting) {
+      await recordAuditEvent(testDB(), {
+        tenantId: t.id,
+        type: 'security.test.waiting',
+        actor: { type: 'system' },
+        at,
+      });
+    }
+    const unsealed = async () => {
+      const result = await testDB().execute(
+        sql`select count(*)::int as n from audit_events
+            where seq is null and tenant_id = any(${`{${waiting.map((t) => t.id).join(',')}}`}::uuid[])`,
+      );
+      return Number(result.rows[0]?.n);
+    };
+    expect(await unsealed()).toBe(24);
+    let ticks = 0;
+    while ((await unsealed()) > 0) {
+      ticks += 1;
+      expect(ticks, 'ticks to seal the backlog').toBeLessThanOrEqual(10);
+      const { subrequests } = await withinInvocationLimits(() =>
+        runAuditMaintenance(testEnv, new Date()),
+      );
+      expect(subrequests).toBeLessThanOrEqual(SEAL_ROUND_TRIPS + RETENTION_ROUND_TRIPS);
+    }
+    // 24 chains cannot all be sealed in one tick's 15 batches.
+    expect(ticks).toBeGreaterThan(1);
+    for (const t of waiting) expect(await verifyChain(deps(), t.id)).toMatchObject({ ok: true });
   });
 });
