@@ -1,5 +1,6 @@
-// Scheduled backups: the daily cron enqueues one message per tenant; the queue consumer exports
-// that tenant to R2 with BACKUP_PASSPHRASE and prunes its older backups per retention.
+// Scheduled backups: the daily cron enqueues one message per tenant (a page at a time, see
+// enqueueBackups); the queue consumer exports that tenant to R2 with BACKUP_PASSPHRASE and prunes
+// its older backups per retention.
 import { sql } from 'drizzle-orm';
 import { createDatabase } from '../../db/client.ts';
 import type { Random } from '../../deps.ts';
@@ -19,16 +20,40 @@ export interface BackupMessage {
   scheduledAt: string;
 }
 
+/** The rest of the tenants, after `after` in slug order: enqueued by the consumer in turn. */
+export interface EnqueueMessage {
+  kind: 'enqueue-backups';
+  after: string;
+  scheduledAt: string;
+}
+
 /** Queues allow 100 messages per sendBatch. */
 const SEND_BATCH = 100;
+/**
+ * Tenants one invocation enqueues: 1 query + 40 sendBatch + 1 send of the next page stay within
+ * the 50 subrequests of an invocation.
+ */
+export const ENQUEUE_PAGE = 40 * SEND_BATCH;
 
-/** Runs on the backup cron: one message per tenant. Returns how many were queued. */
-export async function enqueueBackups(env: Env, scheduledAt: Date): Promise<number> {
+/**
+ * Runs on the backup cron (and, for each further page, in the queue consumer): one message per
+ * tenant whose slug follows `after`, at most `pageSize`; a full page ends with a message that
+ * enqueues the next. Returns how many tenant messages this call queued.
+ */
+export async function enqueueBackups(
+  env: Env,
+  scheduledAt: Date,
+  options: { after?: string | null; pageSize?: number } = {},
+): Promise<number> {
   const config = requireConfig(env);
   const queue = env.BACKUP_QUEUE;
   if (queue === undefined) throw new Error('BACKUP_QUEUE is not bound');
+  const pageSize = options.pageSize ?? ENQUEUE_PAGE;
   const db = createDatabase(config);
-  const result = await db.execute(sql`select slug from tenants order by slug`);
+  const after = options.after ?? null;
+  const result = await db.execute(
+    sql`select slug from tenants where ${after}::text is null or slug > ${after} order by slug limit ${pageSize}`,
+  );
   const messages = result.rows.map((row): BackupMessage => ({
     kind: 'tenant-backup',
     slug: String(row.slug),
@@ -37,6 +62,14 @@ export async function enqueueBackups(env: Env, scheduledAt: Date): Promise<numbe
   for (let i = 0; i < messages.length; i += SEND_BATCH) {
     await queue.sendBatch(messages.slice(i, i + SEND_BATCH).map((body) => ({ body })));
   }
+  if (messages.length === pageSize) {
+    const next: EnqueueMessage = {
+      kind: 'enqueue-backups',
+      after: messages[messages.length - 1]!.slug,
+      scheduledAt: scheduledAt.toISOString(),
+    };
+    await queue.send(next);
+  }
   return messages.length;
 }
 
@@ -44,6 +77,8 @@ export interface BackupOptions {
   kdf?: Pbkdf2SHA256;
   random?: Random;
   partSize?: number;
+  /** Tests: a smaller page than ENQUEUE_PAGE. */
+  enqueuePageSize?: number;
 }
 
 /**
@@ -59,6 +94,27 @@ export async function handleBackupBatch(
   const config = requireConfig(env);
   const log = createLogger(config.logLevel);
   for (const message of batch.messages) {
+    const page = message.body as Partial<EnqueueMessage> | null;
+    if (
+      page?.kind === 'enqueue-backups' &&
+      typeof page.after === 'string' &&
+      typeof page.scheduledAt === 'string'
+    ) {
+      try {
+        await enqueueBackups(env, new Date(page.scheduledAt), {
+          after: page.after,
+          ...(options.enqueuePageSize === undefined ? {} : { pageSize: options.enqueuePageSize }),
+        });
+        message.ack();
+      } catch (error) {
+        log.error('backup queue: enqueueing the next page failed; the queue will retry it', {
+          after: page.after,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        message.retry();
+      }
+      continue;
+    }
     const body = message.body as Partial<BackupMessage> | null;
     if (
       body?.kind !== 'tenant-backup' ||

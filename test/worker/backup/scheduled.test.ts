@@ -9,13 +9,16 @@ import {
   waitOnExecutionContext,
 } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config, type Env } from '../../../src/env.ts';
 import { readArchive } from '../../../src/features/backup/format.ts';
 import {
   BACKUP_CRON,
   backupTenant,
+  enqueueBackups,
   handleBackupBatch,
+  type EnqueueMessage,
   type BackupMessage,
 } from '../../../src/features/backup/scheduled.ts';
 import {
@@ -26,6 +29,7 @@ import {
 } from '../../../src/features/backup/storage.ts';
 import worker from '../../../src/index.ts';
 import { ADMIN, bearer, makeKey, makeOperator } from '../admin/fixtures.ts';
+import { testDB } from '../fixtures.ts';
 import { send, withinInvocationLimits } from '../harness.ts';
 import { countedBucket } from '../limits.ts';
 import {
@@ -100,6 +104,58 @@ describe('the backup cron', () => {
     });
     const slugs = sent.map((body) => (body as BackupMessage).slug);
     expect(new Set(slugs).size).toBe(slugs.length);
+  });
+});
+
+describe('enqueueing many tenants', () => {
+  it('goes a page at a time, each page enqueueing the next through the queue, every tenant once', async () => {
+    const sent: unknown[] = [];
+    const queue = {
+      send: async (body: unknown) => void sent.push(body),
+      sendBatch: async (messages: Iterable<{ body: unknown }>) => {
+        for (const message of messages) sent.push(message.body);
+      },
+    } as unknown as Queue<unknown>;
+    const pagedEnv = { ...backupEnv, BACKUP_QUEUE: queue };
+    const at = new Date('2026-03-22T03:17:00Z');
+    // Other suites add and delete tenants meanwhile: hold to the ones that exist throughout.
+    const slugsNow = async () =>
+      (await testDB().execute(sql`select slug from tenants order by slug`)).rows.map((row) =>
+        String(row.slug),
+      );
+    const before = await slugsNow();
+    // About four pages, however many tenants the other suites have made so far.
+    const PAGE = Math.max(1, Math.ceil(before.length / 4));
+    const { subrequests } = await withinInvocationLimits(() =>
+      enqueueBackups(pagedEnv, at, { pageSize: PAGE }),
+    );
+    expect(subrequests).toBeLessThanOrEqual(2); // the query; the queue here is not a binding
+    let pages = 1;
+    for (;;) {
+      const next = sent.filter(
+        (body): body is EnqueueMessage => (body as EnqueueMessage).kind === 'enqueue-backups',
+      );
+      const pending = next.slice(pages - 1);
+      if (pending.length === 0) break;
+      expect(pending).toHaveLength(1);
+      pages += 1;
+      expect(pages).toBeLessThan(100);
+      const batch = createMessageBatch<unknown>('gatehouse-backups', [
+        { id: `page-${pages}`, timestamp: new Date(), attempts: 1, body: pending[0] },
+      ]);
+      const ctx = createExecutionContext();
+      await handleBackupBatch(batch, pagedEnv, { enqueuePageSize: PAGE });
+      expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual([`page-${pages}`]);
+    }
+    const slugs = sent
+      .filter((body) => (body as BackupMessage).kind === 'tenant-backup')
+      .map((body) => (body as BackupMessage).slug);
+    // Each once, and every tenant that existed throughout is there.
+    expect(new Set(slugs).size).toBe(slugs.length);
+    const after = new Set(await slugsNow());
+    const throughout = before.filter((slug) => after.has(slug));
+    expect(throughout.filter((slug) => !slugs.includes(slug))).toEqual([]);
+    expect(pages).toBeGreaterThanOrEqual(Math.max(2, Math.ceil(throughout.length / PAGE)));
   });
 });
 
