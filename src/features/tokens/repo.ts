@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import type { Database } from '../../db/client.ts';
 import { auditInsertEach } from '../audit/events.ts';
@@ -38,6 +38,16 @@ export interface Rotation {
   } | null;
 }
 
+/**
+ * Whether a rotated token may rotate again: only with a grace set, and only within it. With no
+ * grace, never: a request that read its clock before a concurrent rotation committed would
+ * otherwise see `rotated_at` in its future and pass a `rotated_at > now - 0` test.
+ */
+function withinGrace(at: string): SQL {
+  const grace = settingSQL('refreshReuseGraceSeconds');
+  return sql`(${grace} > 0 and r.rotated_at > ${at}::timestamptz - make_interval(secs => ${grace}))`;
+}
+
 /** What the first look at a presented refresh token found. */
 export type PresentedToken =
   /** Unknown, revoked or expired: refused with nothing written. */
@@ -63,9 +73,7 @@ export async function findPresentedToken(
     select ${TENANT_COLUMNS}, r.session_id as r_session_id,
       case
         when r.id is null then 'invalid'
-        when r.rotated_at is not null and r.revoked_at is null
-          and r.rotated_at <= ${at}::timestamptz - make_interval(secs => ${settingSQL('refreshReuseGraceSeconds')})
-          then 'reused'
+        when r.rotated_at is not null and r.revoked_at is null and not ${withinGrace(at)} then 'reused'
         when r.revoked_at is not null or r.expires_at <= ${at}::timestamptz then 'invalid'
         else 'rotatable'
       end as r_state
@@ -102,7 +110,7 @@ export async function rotateRefreshToken(
       from t
       where r.tenant_id = t.id and r.token_hash = ${presentedHash} and r.revoked_at is null
         and r.expires_at > ${at}::timestamptz
-        and (r.rotated_at is null or r.rotated_at > ${at}::timestamptz - make_interval(secs => ${settingSQL('refreshReuseGraceSeconds')}))
+        and (r.rotated_at is null or ${withinGrace(at)})
       returning r.id, r.session_id
     ),
     live as (

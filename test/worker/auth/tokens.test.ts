@@ -227,6 +227,32 @@ describe('refresh tokens', () => {
     expect((await refresh(tenant, winner.refresh_token)).response.status).toBe(400);
   });
 
+  it('without a grace, a request whose clock reads before a concurrent rotation is still reuse', async () => {
+    // The race above, made deterministic: the loser read its clock (one second earlier) before
+    // the winner's rotation committed, so it sees rotated_at in its future.
+    const { jar } = await signedUp(tenant);
+    const first = await exchange(tenant, jar);
+    const winnerAt = new Date();
+    const loserAt = new Date(winnerAt.getTime() - 1000);
+    const at = (now: Date) => ({ app: { overrideDeps: () => ({ clock: { now: () => now } }) } });
+    const body = { grant_type: 'refresh_token', refresh_token: first.refresh_token };
+    const winner = await send(
+      `${tenant.base}/v1/auth/token`,
+      jsonRequest('POST', body),
+      at(winnerAt),
+    );
+    expect(winner.response.status).toBe(200);
+    const loser = await send(
+      `${tenant.base}/v1/auth/token`,
+      jsonRequest('POST', body),
+      at(loserAt),
+    );
+    expect(loser.response.status).toBe(400);
+    expect(await loser.json()).toMatchObject({ error: 'invalid_grant' });
+    const next = (await winner.json<Tokens>()).refresh_token;
+    expect((await refresh(tenant, next)).response.status).toBe(400); // the family is revoked
+  });
+
   it('within a tenant grace, a just-rotated token still rotates (concurrent tabs)', async () => {
     const lenient = await makeTenant({ settings: { refreshReuseGraceSeconds: 30 } });
     const { jar } = await signedUp(lenient);
