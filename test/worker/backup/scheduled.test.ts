@@ -68,6 +68,18 @@ function batchFor(messages: BackupMessage[]): MessageBatch<BackupMessage> {
   );
 }
 
+/** A queue binding that keeps what is sent to it, in order. */
+function recordingQueue(): { queue: Queue<unknown>; sent: unknown[] } {
+  const sent: unknown[] = [];
+  const queue = {
+    send: async (body: unknown) => void sent.push(body),
+    sendBatch: async (messages: Iterable<{ body: unknown }>) => {
+      for (const message of messages) sent.push(message.body);
+    },
+  } as unknown as Queue<unknown>;
+  return { queue, sent };
+}
+
 let filled: FilledTenant;
 
 beforeAll(async () => {
@@ -76,13 +88,7 @@ beforeAll(async () => {
 
 describe('the backup cron', () => {
   it('queues one message per tenant on the daily cron, none on the every-minute one', async () => {
-    const sent: unknown[] = [];
-    const queue = {
-      send: async (body: unknown) => void sent.push(body),
-      sendBatch: async (messages: Iterable<{ body: unknown }>) => {
-        for (const message of messages) sent.push(message.body);
-      },
-    } as unknown as Queue<unknown>;
+    const { queue, sent } = recordingQueue();
     const at = new Date('2026-03-20T03:17:00Z');
     for (const cron of ['* * * * *', BACKUP_CRON]) {
       const ctx = createExecutionContext();
@@ -109,13 +115,7 @@ describe('the backup cron', () => {
 
 describe('enqueueing many tenants', () => {
   it('goes a page at a time, each page enqueueing the next through the queue, every tenant once', async () => {
-    const sent: unknown[] = [];
-    const queue = {
-      send: async (body: unknown) => void sent.push(body),
-      sendBatch: async (messages: Iterable<{ body: unknown }>) => {
-        for (const message of messages) sent.push(message.body);
-      },
-    } as unknown as Queue<unknown>;
+    const { queue, sent } = recordingQueue();
     const pagedEnv = { ...backupEnv, BACKUP_QUEUE: queue };
     const at = new Date('2026-03-22T03:17:00Z');
     // Other suites add and delete tenants meanwhile: hold to the ones that exist throughout.
