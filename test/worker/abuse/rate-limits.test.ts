@@ -486,6 +486,29 @@ describe('enforce (for other features)', () => {
     });
   });
 
+  it('records a refusal in the chain of a tenant named only by reference (before any database read)', async () => {
+    const tenant = await makeTenant();
+    const pending: Promise<unknown>[] = [];
+    const deps = createDeps({
+      env: testEnv,
+      config: testConfig(),
+      log: createLogger('error'),
+      waitUntil: (promise) => void pending.push(promise),
+    });
+    const ip = uniqueIP();
+    const ref = { by: 'slug' as const, slug: tenant.slug };
+    await awayFromWindowEdge(60);
+    for (let i = 0; i < 5; i += 1) await enforce(deps, 'login.ip', ip, { tenant: ref });
+    await expect(
+      enforce(deps, 'login.ip', ip, { tenant: ref, client: { ip, userAgent: null } }),
+    ).rejects.toMatchObject({ code: 'rate_limited' });
+    await Promise.all(pending);
+    const events = await testDB().execute(
+      sql`select ip from audit_events where tenant_id = ${tenant.id}::uuid and type = 'security.ratelimit.exceeded'`,
+    );
+    expect(events.rows).toEqual([{ ip }]);
+  });
+
   it('refuses an unknown policy name loudly', async () => {
     const deps = createDeps({
       env: testEnv,
