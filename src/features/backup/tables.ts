@@ -226,26 +226,56 @@ export interface SecretCodec {
 }
 
 /**
- * Columns sealed with `seal()` under a key derived from SECRET_KEY, with the context each is bound
- * to. In the archive they hold the plaintext: text as is, binary as base64url.
+ * A column sealed under a key derived from SECRET_KEY: how the archive holds it opened, and how
+ * the target seals it again under its own key. Null values stay null.
  */
-const SEALED: Readonly<
-  Record<
-    string,
-    { column: string; purpose: KeyPurpose; binary: boolean; context(row: Row): string }
-  >
-> = {
+interface SealedColumn {
+  column: string;
+  purpose: KeyPurpose;
+  open(key: CryptoKey, value: string, row: Row): Promise<string>;
+  seal(key: CryptoKey, value: string, row: Row): Promise<string>;
+}
+
+/** A whole `seal()` envelope bound to a context; opened, text as is and binary as base64url. */
+function envelope(
+  purpose: KeyPurpose,
+  binary: boolean,
+  context: (row: Row) => string,
+): Omit<SealedColumn, 'column'> {
+  return {
+    purpose,
+    async open(key, value, row) {
+      const plaintext = await open(key, value, context(row));
+      return binary ? encodeBase64url(plaintext) : utf8.decode(plaintext);
+    },
+    seal: (key, value, row) =>
+      seal(key, binary ? decodeBase64(value) : utf8.encode(value), context(row)),
+  };
+}
+
+const SEALED: Readonly<Record<string, SealedColumn>> = {
   signing_keys: {
     column: 'private_key',
-    purpose: KEY_PURPOSE.signingKeyEncryption,
-    binary: false,
-    context: (row) => `signing-key:${String(row.tenant_id)}:${String(row.kid)}`,
+    ...envelope(
+      KEY_PURPOSE.signingKeyEncryption,
+      false,
+      (row) => `signing-key:${String(row.tenant_id)}:${String(row.kid)}`,
+    ),
   },
   mfa_totp: {
     column: 'secret_sealed',
-    purpose: KEY_PURPOSE.secretEncryption,
-    binary: true,
-    context: (row) => `mfa-totp:${String(row.tenant_id)}:${String(row.user_id)}`,
+    ...envelope(
+      KEY_PURPOSE.secretEncryption,
+      true,
+      (row) => `mfa-totp:${String(row.tenant_id)}:${String(row.user_id)}`,
+    ),
+  },
+  // Sealed inside its stored form (`p=e1`); the archive holds it as `p=none`.
+  users: {
+    column: 'password_hash',
+    purpose: KEY_PURPOSE.passwordHashEncryption,
+    open: (key, value) => unsealPasswordHash(key, value),
+    seal: (key, value) => sealPasswordHash(key, value),
   },
 };
 
@@ -257,44 +287,16 @@ export function createSecretCodec(secretKey: Uint8Array): SecretCodec {
     if (found === undefined) keys.set(purpose, (found = deriveAESKey(secretKey, purpose)));
     return found;
   };
-  // Password hashes are sealed inside their stored form (`p=e1`); the archive holds them opened.
-  const passwordKey = (): Promise<CryptoKey> => key(KEY_PURPOSE.passwordHashEncryption);
+  const convert = async (table: string, row: Row, direction: 'open' | 'seal'): Promise<Row> => {
+    const sealed = SEALED[table];
+    const value = sealed === undefined ? null : row[sealed.column];
+    if (sealed === undefined || value === null || value === undefined) return row;
+    const converted = await sealed[direction](await key(sealed.purpose), String(value), row);
+    return { ...row, [sealed.column]: converted };
+  };
   return {
-    async exportRow(table, row) {
-      if (table === 'users' && typeof row.password_hash === 'string') {
-        return {
-          ...row,
-          password_hash: await unsealPasswordHash(await passwordKey(), row.password_hash),
-        };
-      }
-      const sealed = SEALED[table];
-      if (sealed === undefined) return row;
-      const plaintext = await open(
-        await key(sealed.purpose),
-        String(row[sealed.column]),
-        sealed.context(row),
-      );
-      return {
-        ...row,
-        [sealed.column]: sealed.binary ? encodeBase64url(plaintext) : utf8.decode(plaintext),
-      };
-    },
-    async importRow(table, row) {
-      if (table === 'users' && typeof row.password_hash === 'string') {
-        return {
-          ...row,
-          password_hash: await sealPasswordHash(await passwordKey(), row.password_hash),
-        };
-      }
-      const sealed = SEALED[table];
-      if (sealed === undefined) return row;
-      const value = String(row[sealed.column]);
-      const plaintext = sealed.binary ? decodeBase64(value) : utf8.encode(value);
-      return {
-        ...row,
-        [sealed.column]: await seal(await key(sealed.purpose), plaintext, sealed.context(row)),
-      };
-    },
+    exportRow: (table, row) => convert(table, row, 'open'),
+    importRow: (table, row) => convert(table, row, 'seal'),
   };
 }
 
