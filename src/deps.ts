@@ -1,8 +1,10 @@
 import { createDatabase, type Database } from './db/client.ts';
 import type { Config, Env } from './env.ts';
+import { AppError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { pbkdf2SHA256, type Pbkdf2SHA256 } from './lib/pbkdf2.ts';
 import { createPasswordHasher, type PasswordHasher } from './features/accounts/password.ts';
+import type { Mailer } from './features/mail/message.ts';
 import {
   createUpstashRateLimiter,
   unconfiguredRateLimiter,
@@ -28,6 +30,8 @@ export interface Deps {
   /** Counters shared by every isolate (Upstash Redis). */
   rateLimiter: RateLimiter;
   blobs: R2Bucket | null;
+  /** Outgoing mail, queued for delivery off the request path (src/features/mail). */
+  mail: Mailer;
   /** The bkp1 passphrase KDF (PBKDF2, 600,000 iterations): tests pass a memoising one. */
   archiveKDF: Pbkdf2SHA256;
   waitUntil(promise: Promise<unknown>): void;
@@ -59,6 +63,7 @@ export function createDeps(input: DepsInput): Deps {
         ? unconfiguredRateLimiter
         : createUpstashRateLimiter(input.config.redis),
     blobs: input.env.BACKUPS ?? null,
+    mail: createQueueMailer(input.env.MAIL_QUEUE ?? null),
     archiveKDF: pbkdf2SHA256,
     waitUntil: input.waitUntil,
   };
@@ -66,3 +71,13 @@ export function createDeps(input: DepsInput): Deps {
 
 /** A test's way in: replace any dependency (a frozen clock, a failing database) for one app. */
 export type DepsOverride = (deps: Deps) => Partial<Deps>;
+
+/** Until the mail feature lands its consumer: a queue send, refused when no queue is bound. */
+function createQueueMailer(queue: Queue<unknown> | null): Mailer {
+  return {
+    async enqueue(message) {
+      if (queue === null) throw new AppError('misconfigured', 'MAIL_QUEUE is not bound');
+      await queue.send(message);
+    },
+  };
+}

@@ -30,6 +30,8 @@ export interface Env {
   BACKUP_KEEP_WEEKLY?: string;
   BACKUPS?: R2Bucket;
   BACKUP_QUEUE?: Queue<unknown>;
+  /** Outgoing mail (src/features/mail): requests enqueue, the same Worker's consumer sends. */
+  MAIL_QUEUE?: Queue<unknown>;
 }
 
 /**
