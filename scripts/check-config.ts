@@ -6,7 +6,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validateEnv, type ConfigProblem } from '../src/env.ts';
-import { EnvFileError, readEnvFile, readWranglerVars, type Settings } from './lib/env-file.ts';
+import {
+  EnvFileError,
+  readEnvFile,
+  readWranglerBindings,
+  readWranglerVars,
+  type Settings,
+} from './lib/env-file.ts';
 
 const DEFAULT_WRANGLER = join(import.meta.dirname, '..', 'wrangler.toml');
 
@@ -89,7 +95,13 @@ function main(argv: string[]): number {
     throw error;
   }
 
-  const result = validateEnv(settings);
+  // The resource bindings wrangler.toml declares stand in as placeholders: with BACKUP_QUEUE
+  // bound the Worker requires BACKUP_PASSPHRASE, so this check must know it is bound.
+  const bindings = options.wrangler === null ? [] : readWranglerBindings(options.wrangler);
+  const result = validateEnv({
+    ...settings,
+    ...Object.fromEntries(bindings.map((name) => [name, { binding: name }])),
+  });
   if (!result.ok) {
     for (const line of describeProblems(result.problems, settings)) console.error(line);
     console.error(

@@ -28,6 +28,8 @@ export interface Env {
   /** Scheduled backups kept: the newest of each of the last N days, and of the last M weeks. */
   BACKUP_KEEP_DAILY?: string;
   BACKUP_KEEP_WEEKLY?: string;
+  /** Operators' password minimum; may raise the floor of 12, never lower it. */
+  OPERATOR_PASSWORD_MIN_LENGTH?: string;
   BACKUPS?: R2Bucket;
   BACKUP_QUEUE?: Queue<unknown>;
   /** Outgoing mail (src/features/mail): requests enqueue, the same Worker's consumer sends. */
@@ -48,6 +50,14 @@ export const MIN_BACKUP_PASSPHRASE_LENGTH = 16;
 /** A week of dailies and a month of weeklies: 11 archives per tenant at most. */
 export const DEFAULT_BACKUP_KEEP_DAILY = 7;
 export const DEFAULT_BACKUP_KEEP_WEEKLY = 4;
+
+/**
+ * Operator passwords: 12 characters at least (an operator password guards every tenant at once;
+ * above NIST SP 800-63B's 8 for user-chosen secrets), 256 at most. A deployment may raise the
+ * minimum with OPERATOR_PASSWORD_MIN_LENGTH, never lower it.
+ */
+export const MIN_OPERATOR_PASSWORD_LENGTH = 12;
+export const MAX_OPERATOR_PASSWORD_LENGTH = 256;
 
 export const DEV_ONLY_SETTINGS = ['DEV_NEON_HTTP_ENDPOINT', 'DEV_NEON_WS_PROXY'] as const;
 
@@ -71,6 +81,8 @@ export interface Config {
   webauthn: { rpID: string; rpOrigin: string };
   dev: { neonHTTPEndpoint: string | null; neonWSProxy: string | null };
   backups: { passphrase: string | null; keepDaily: number; keepWeekly: number };
+  /** Operators' password minimum (MIN_OPERATOR_PASSWORD_LENGTH unless raised). */
+  operatorPasswordMinLength: number;
 }
 
 export interface ConfigProblem {
@@ -141,6 +153,12 @@ const schema = z.object({
       .regex(/^[0-9]{1,3}$/, 'must be a number of backups')
       .optional(),
   ),
+  OPERATOR_PASSWORD_MIN_LENGTH: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[0-9]{1,4}$/, 'must be a number of characters')
+      .optional(),
+  ),
   DEV_NEON_HTTP_ENDPOINT: optionalText,
   DEV_NEON_WS_PROXY: optionalText,
 });
@@ -185,6 +203,22 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
     if (origin !== '*' && !isOrigin(origin)) {
       problems.push({ setting: 'CORS_ORIGINS', message: 'each entry must be an exact origin' });
     }
+  }
+
+  // Everywhere, not only in production: a lowered minimum is never what a deployment meant.
+  const operatorPasswordMinLength = Number(
+    raw.OPERATOR_PASSWORD_MIN_LENGTH ?? MIN_OPERATOR_PASSWORD_LENGTH,
+  );
+  if (operatorPasswordMinLength < MIN_OPERATOR_PASSWORD_LENGTH) {
+    problems.push({
+      setting: 'OPERATOR_PASSWORD_MIN_LENGTH',
+      message: `may raise the minimum of ${MIN_OPERATOR_PASSWORD_LENGTH}, never lower it`,
+    });
+  } else if (operatorPasswordMinLength > MAX_OPERATOR_PASSWORD_LENGTH) {
+    problems.push({
+      setting: 'OPERATOR_PASSWORD_MIN_LENGTH',
+      message: `must be at most ${MAX_OPERATOR_PASSWORD_LENGTH}, the longest password accepted`,
+    });
   }
 
   const publicBaseURL = new URL(raw.PUBLIC_BASE_URL);
@@ -248,7 +282,9 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
         problems.push({ setting: name, message: 'is a development-only switch' });
       }
     }
-    if (raw.UPSTASH_REDIS_REST_URL === undefined || raw.UPSTASH_REDIS_REST_TOKEN === undefined) {
+    // Without Redis every credential endpoint answers 503 (the limits fail closed); over plain
+    // http the token would cross the network in the clear.
+    if (raw.UPSTASH_REDIS_REST_URL === undefined) {
       problems.push({
         setting: 'UPSTASH_REDIS_REST_URL',
         message: 'rate limits need Upstash Redis in production (URL and token)',
@@ -257,6 +293,12 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
       problems.push({
         setting: 'UPSTASH_REDIS_REST_URL',
         message: 'must be https:// in production',
+      });
+    }
+    if (raw.UPSTASH_REDIS_REST_TOKEN === undefined) {
+      problems.push({
+        setting: 'UPSTASH_REDIS_REST_TOKEN',
+        message: 'rate limits need Upstash Redis in production (URL and token)',
       });
     }
   }
@@ -289,6 +331,7 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
         keepDaily: Number(raw.BACKUP_KEEP_DAILY ?? DEFAULT_BACKUP_KEEP_DAILY),
         keepWeekly: Number(raw.BACKUP_KEEP_WEEKLY ?? DEFAULT_BACKUP_KEEP_WEEKLY),
       },
+      operatorPasswordMinLength,
     },
   };
 }

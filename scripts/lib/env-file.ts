@@ -115,3 +115,28 @@ export function readWranglerVars(path: string): Settings {
   }
   return parseWranglerVars(text, path);
 }
+
+/**
+ * Names of the resource bindings (queue producers, R2 buckets) the top-level tables of a
+ * wrangler.toml declare: validation depends on some (BACKUP_QUEUE bound needs BACKUP_PASSPHRASE).
+ */
+export function parseWranglerBindings(text: string): string[] {
+  const names: string[] = [];
+  let inBindingTable = false;
+  for (const line of text.split(/\r?\n/)) {
+    const trimmed = line.trim();
+    if (trimmed.startsWith('[')) {
+      inBindingTable = /^\[\[\s*(queues\.producers|r2_buckets)\s*\]\]\s*(#.*)?$/.test(trimmed);
+      continue;
+    }
+    const match = inBindingTable
+      ? /^binding\s*=\s*["']([A-Za-z_][A-Za-z0-9_]*)["']/.exec(trimmed)
+      : null;
+    if (match !== null) names.push(match[1]!);
+  }
+  return names;
+}
+
+export function readWranglerBindings(path: string): string[] {
+  return parseWranglerBindings(readFileSync(path, 'utf8'));
+}

@@ -5,7 +5,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseEnvFile, parseWranglerVars } from '../../scripts/lib/env-file.ts';
+import {
+  parseEnvFile,
+  parseWranglerBindings,
+  parseWranglerVars,
+} from '../../scripts/lib/env-file.ts';
 import { DEV_ONLY_SETTINGS, EXAMPLE_SECRET_KEY } from '../../src/env.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -87,6 +91,31 @@ describe('npm run check-config', () => {
     ['SECRET_KEY is the published example', { SECRET_KEY: EXAMPLE_SECRET_KEY }, 'SECRET_KEY'],
     ['COOKIE_SECURE=false', { COOKIE_SECURE: 'false' }, 'COOKIE_SECURE'],
     ['CORS_ORIGINS contains *', { CORS_ORIGINS: 'https://app.example.com,*' }, 'CORS_ORIGINS'],
+    [
+      'UPSTASH_REDIS_REST_URL is missing',
+      { UPSTASH_REDIS_REST_URL: undefined },
+      'UPSTASH_REDIS_REST_URL',
+    ],
+    [
+      'UPSTASH_REDIS_REST_URL is http://',
+      { UPSTASH_REDIS_REST_URL: 'http://redis.example.com' },
+      'UPSTASH_REDIS_REST_URL',
+    ],
+    [
+      'UPSTASH_REDIS_REST_TOKEN is missing',
+      { UPSTASH_REDIS_REST_TOKEN: undefined },
+      'UPSTASH_REDIS_REST_TOKEN',
+    ],
+    [
+      'BACKUP_PASSPHRASE has 15 characters',
+      { BACKUP_PASSPHRASE: 'fifteen-chars-x' },
+      'BACKUP_PASSPHRASE',
+    ],
+    [
+      'OPERATOR_PASSWORD_MIN_LENGTH lowers the minimum to 11',
+      { OPERATOR_PASSWORD_MIN_LENGTH: '11' },
+      'OPERATOR_PASSWORD_MIN_LENGTH',
+    ],
     ...DEV_ONLY_SETTINGS.map((name): [string, Record<string, string>, string] => [
       `${name} is set`,
       { [name]: 'http://127.0.0.1:4444' },
@@ -152,6 +181,43 @@ describe('npm run check-config', () => {
     const alone = checkConfig('--env-file', fixed, '--no-wrangler');
     expect(alone.status).toBe(1);
     expect(namedSettings(alone)).toContain('PUBLIC_BASE_URL');
+  });
+
+  it('knows BACKUP_QUEUE is bound in wrangler.toml, so a missing BACKUP_PASSPHRASE is refused', () => {
+    const secrets = {
+      SECRET_KEY,
+      DATABASE_URL: PRODUCTION.DATABASE_URL,
+      UPSTASH_REDIS_REST_TOKEN: REDIS_TOKEN,
+    };
+    // The repository's own wrangler.toml binds BACKUP_QUEUE: the deployed Worker would refuse.
+    const refused = checkConfig(
+      '--env-file',
+      writeEnvFile(secrets),
+      '--wrangler',
+      join(ROOT, 'wrangler.toml'),
+    );
+    expect(refused.status).toBe(1);
+    expect(namedSettings(refused)).toEqual(['BACKUP_PASSPHRASE']);
+    const passphrase = 'a deployment backup passphrase';
+    const passed = checkConfig(
+      '--env-file',
+      writeEnvFile({ ...secrets, BACKUP_PASSPHRASE: passphrase }),
+      '--wrangler',
+      join(ROOT, 'wrangler.toml'),
+    );
+    expect(passed.status).toBe(0);
+    expectNoSecrets(passed, [passphrase]);
+    // Without the queue binding the passphrase is optional, as in the Worker.
+    expect(checkConfig('--env-file', writeEnvFile(PRODUCTION), '--no-wrangler').status).toBe(0);
+  });
+
+  it('accepts a raised OPERATOR_PASSWORD_MIN_LENGTH and refuses one above 256', () => {
+    const raised = writeEnvFile({ ...PRODUCTION, OPERATOR_PASSWORD_MIN_LENGTH: '16' });
+    expect(checkConfig('--env-file', raised, '--no-wrangler').status).toBe(0);
+    const tooLong = writeEnvFile({ ...PRODUCTION, OPERATOR_PASSWORD_MIN_LENGTH: '257' });
+    const run = checkConfig('--env-file', tooLong, '--no-wrangler');
+    expect(run.status).toBe(1);
+    expect(namedSettings(run)).toEqual(['OPERATOR_PASSWORD_MIN_LENGTH']);
   });
 
   it('refuses the development example file once ENVIRONMENT is production', () => {
@@ -226,6 +292,22 @@ describe('env-file parsing', () => {
     expect(() => parseEnvFile('OK=1\nnot a setting line', 'f')).toThrow('f:2: expected KEY=VALUE');
     expect(() => parseEnvFile('1BAD=x', 'f')).toThrow('f:1: not a valid setting name');
     expect(() => parseEnvFile('K="secret" trailing', 'f')).toThrow(/^f:1: unexpected text/);
+  });
+
+  it('reads the queue and R2 binding names of wrangler.toml', () => {
+    const names = parseWranglerBindings(
+      [
+        '[vars]',
+        'binding = "NOT_A_BINDING"',
+        '[[r2_buckets]]',
+        'binding = "BACKUPS"',
+        '[[queues.producers]] # sends',
+        "binding = 'BACKUP_QUEUE'",
+        '[[queues.consumers]]',
+        'queue = "gatehouse-backups"',
+      ].join('\n'),
+    );
+    expect(names).toEqual(['BACKUPS', 'BACKUP_QUEUE']);
   });
 
   it('reads only string entries of the top-level [vars] table of wrangler.toml', () => {

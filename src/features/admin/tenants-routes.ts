@@ -6,7 +6,9 @@ import { recordAuditEvent } from '../audit/events.ts';
 import { SLUG } from '../tenants/context.ts';
 import { createTenant, validateCORSOrigins } from '../tenants/service.ts';
 import { retireSigningKey, rotateSigningKey } from '../tokens/rotation.ts';
-import { adminActor, adminEvent } from './audit.ts';
+import type { Deps } from '../../deps.ts';
+import type { SigningAlgorithm } from '../tokens/keys.ts';
+import { adminActor, adminEvent, type AdminActor } from './audit.ts';
 import { requireScope, type AdminEnv } from './auth.ts';
 import { pageQuerySchema, pageSchema, readQuery } from './pagination.ts';
 import {
@@ -168,8 +170,35 @@ tenantRoutes.patch('/tenants/:slug', requireScope('tenants:write'), async (c) =>
   if (outcome.status === 'hostname_taken')
     throw new AppError('conflict', 'another tenant serves one of these hostnames');
   if (outcome.status === 'not_found') unknownTenant();
+  const alg = input.settings?.signing_algorithm;
+  if (alg !== undefined) await signWith(c.var.deps, outcome.tenant.id, slug, alg, adminActor(c));
   return c.json({ tenant: tenantView(outcome.tenant) });
 });
+
+/**
+ * A changed signing algorithm applies to the next token: a key of that algorithm is rotated in
+ * at once (the old key stays published, so its tokens verify until retired). Only when the
+ * active key has another algorithm; two or three round trips on this rare write.
+ */
+async function signWith(
+  deps: Deps,
+  tenantId: string,
+  slug: string,
+  alg: SigningAlgorithm,
+  by: AdminActor,
+): Promise<void> {
+  const listed = await listSigningKeys(deps.db, slug);
+  if (listed?.keys.some((key) => key.status === 'active' && key.alg === alg) !== false) return;
+  const { kid } = await rotateSigningKey(
+    { db: deps.db, secretKey: deps.config.secretKey, random: deps.random },
+    tenantId,
+    alg,
+  );
+  await recordAuditEvent(
+    deps.db,
+    adminEvent(by, 'admin.signing_key.rotated', tenantId, { type: 'signing_key', id: kid }),
+  );
+}
 
 tenantRoutes.delete('/tenants/:slug', requireScope('tenants:write'), async (c) => {
   const slug = pathSlug(c.req.param('slug'));

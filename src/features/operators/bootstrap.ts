@@ -47,7 +47,9 @@ export async function completeBootstrap(
   client: ClientInfo,
 ): Promise<{ operator: Operator; recoveryCodes: string[] }> {
   const email = input.email.trim();
-  checkOperatorPassword(input.password, email);
+  checkOperatorPassword(input.password, email, {
+    minLength: deps.config.operatorPasswordMinLength,
+  });
   // Per address only: the email names the owner to be, not an account to protect.
   await enforceOperatorAuthLimits(deps, null, client);
   const passwordHash = await deps.passwords.hash(input.password, newSalt(deps.random));

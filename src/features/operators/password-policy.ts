@@ -1,10 +1,11 @@
+import { MAX_OPERATOR_PASSWORD_LENGTH, MIN_OPERATOR_PASSWORD_LENGTH } from '../../env.ts';
 import { AppError, type ErrorCode } from '../../errors.ts';
 import { COMMON_PASSWORDS } from '../accounts/common-passwords.ts';
 import { normalizePassword } from '../accounts/password.ts';
 
 /** Stricter than any tenant's: an operator password guards every tenant at once. */
-export const OPERATOR_PASSWORD_MIN_LENGTH = 12;
-export const OPERATOR_PASSWORD_MAX_LENGTH = 256;
+export const OPERATOR_PASSWORD_MIN_LENGTH = MIN_OPERATOR_PASSWORD_LENGTH;
+export const OPERATOR_PASSWORD_MAX_LENGTH = MAX_OPERATOR_PASSWORD_LENGTH;
 /** Of lower, upper, digit, other: NIST SP 800-63B drops composition rules, the issue asks for them. */
 export const OPERATOR_PASSWORD_MIN_CLASSES = 3;
 /** Fragments of the email's local part this long or longer may not appear in the password. */
@@ -12,8 +13,18 @@ const FRAGMENT_LENGTH = 3;
 
 const COMMON = new Set(COMMON_PASSWORDS.map((password) => password.toLowerCase()));
 
+export interface OperatorPasswordOptions {
+  /** The deployment's minimum (Config.operatorPasswordMinLength); never below the floor of 12. */
+  minLength?: number;
+}
+
 /** Throws naming the first rule the password breaks, each rule with its own code. */
-export function checkOperatorPassword(password: string, email: string): void {
+export function checkOperatorPassword(
+  password: string,
+  email: string,
+  options: OperatorPasswordOptions = {},
+): void {
+  const minLength = Math.max(options.minLength ?? 0, OPERATOR_PASSWORD_MIN_LENGTH);
   const normalized = normalizePassword(password);
   const length = [...normalized].length;
   const fail = (code: ErrorCode, description: string): never => {
@@ -23,8 +34,8 @@ export function checkOperatorPassword(password: string, email: string): void {
   if (COMMON.has(normalized.toLowerCase())) {
     fail('password_too_common', 'this password is too common');
   }
-  if (length < OPERATOR_PASSWORD_MIN_LENGTH) {
-    fail('password_too_short', `at least ${OPERATOR_PASSWORD_MIN_LENGTH} characters`);
+  if (length < minLength) {
+    fail('password_too_short', `at least ${minLength} characters`);
   }
   if (length > OPERATOR_PASSWORD_MAX_LENGTH) {
     fail('password_too_long', `at most ${OPERATOR_PASSWORD_MAX_LENGTH} characters`);

@@ -153,7 +153,9 @@ export async function changeOperatorPassword(
 ): Promise<void> {
   const verdict = await deps.passwords.verify(auth.operator.passwordHash, input.current_password);
   if (!verdict.ok) throw new AppError('invalid_credentials', 'the current password is wrong');
-  checkOperatorPassword(input.new_password, auth.operator.email);
+  checkOperatorPassword(input.new_password, auth.operator.email, {
+    minLength: deps.config.operatorPasswordMinLength,
+  });
   const hash = await deps.passwords.hash(input.new_password, newSalt(deps.random));
   const event = adminEvent(by, 'admin.operator.password_changed', null, {
     type: 'operator',
@@ -189,7 +191,9 @@ export async function recoverOperator(
   input: { email: string; recovery_code: string; new_password: string },
   client: ClientInfo,
 ): Promise<void> {
-  checkOperatorPassword(input.new_password, input.email.trim());
+  checkOperatorPassword(input.new_password, input.email.trim(), {
+    minLength: deps.config.operatorPasswordMinLength,
+  });
   await enforceOperatorAuthLimits(deps, input.email, client);
   const hash = await deps.passwords.hash(input.new_password, newSalt(deps.random));
   const now = deps.clock.now();
@@ -216,7 +220,9 @@ export async function createOperator(
   by: AdminActor,
 ): Promise<{ operator: Operator; recoveryCodes: string[] }> {
   const email = input.email.trim();
-  checkOperatorPassword(input.password, email);
+  checkOperatorPassword(input.password, email, {
+    minLength: deps.config.operatorPasswordMinLength,
+  });
   const passwordHash = await deps.passwords.hash(input.password, newSalt(deps.random));
   const { codes, hashes } = await newRecoveryCodes(deps);
   const operator = await insertOperator(

@@ -190,7 +190,7 @@ export async function publishedKeys(deps: Deps, scope: TenantScope): Promise<{ k
  */
 const JWKS_TTL_MS = 5 * 60 * 1000;
 const REFETCH_MS = 1000;
-const keyCache = new Map<string, { keys: JWK[]; tenant: Tenant; fetchedAt: number }>();
+const keyCache = new Map<string, CachedKeys>();
 
 function cacheKey(scope: TenantScope): string {
   return scope.ref.by === 'slug' ? `slug:${scope.ref.slug}` : `host:${scope.ref.hostname}`;
@@ -206,7 +206,13 @@ export interface VerifiedAccessToken extends JWTPayload {
   roles?: string[];
 }
 
-/** Verifies a bearer access token with no database round trip once the tenant's keys are cached. */
+/**
+ * Verifies a bearer access token with no database round trip once the tenant's keys are cached.
+ * The cache holds the tenant too, so a changed `audience` reaches this check within JWKS_TTL_MS:
+ * until then a token of the old audience still verifies here (README, "When settings take
+ * effect"). A token of another audience re-reads the tenant (at most once a second), so tokens of
+ * a new audience verify at once.
+ */
 export async function verifyAccessToken(
   deps: Deps,
   scope: TenantScope,
@@ -223,32 +229,65 @@ export async function verifyAccessToken(
     (kid !== undefined &&
       !cached.keys.some((k) => k.kid === kid) &&
       now.getTime() - cached.fetchedAt > REFETCH_MS);
-  if (stale) {
-    const found = await listPublishedKeys(deps.db, scope);
-    if (found === null) throw new AppError('unknown_tenant', 'no such tenant');
-    cached = { keys: found.keys, tenant: found.tenant, fetchedAt: now.getTime() };
-    keyCache.set(key, cached);
-  }
+  if (stale) cached = await refetchKeys(deps, scope, now);
   if (cached === undefined)
     throw new AppError('invalid_token', 'the access token is invalid or expired');
-  scope.tenant = cached.tenant;
   try {
-    const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: cached.keys }), {
-      issuer: issuerURL(deps.config, cached.tenant.slug),
-      audience: audienceOf(deps, cached.tenant),
-      algorithms: ['ES256', 'RS256'],
-      typ: 'at+jwt',
-      currentDate: now,
-    });
-    return payload as VerifiedAccessToken;
+    return await verifyWith(deps, scope, cached, token, now);
   } catch (error) {
-    if (error instanceof joseErrors.JOSEError) {
-      throw new AppError('invalid_token', 'the access token is invalid or expired', {
-        cause: error,
-      });
-    }
-    throw error;
+    const otherAudience =
+      error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud';
+    if (!otherAudience || now.getTime() - cached.fetchedAt <= REFETCH_MS) throw wrapped(error);
   }
+  // The tenant's audience may have changed since the keys were cached: look again, once.
+  const fresh = await refetchKeys(deps, scope, now);
+  try {
+    return await verifyWith(deps, scope, fresh, token, now);
+  } catch (error) {
+    throw wrapped(error);
+  }
+}
+
+interface CachedKeys {
+  keys: JWK[];
+  tenant: Tenant;
+  fetchedAt: number;
+}
+
+async function refetchKeys(deps: Deps, scope: TenantScope, now: Date): Promise<CachedKeys> {
+  const found = await listPublishedKeys(deps.db, scope);
+  if (found === null) throw new AppError('unknown_tenant', 'no such tenant');
+  const cached = { keys: found.keys, tenant: found.tenant, fetchedAt: now.getTime() };
+  keyCache.set(cacheKey(scope), cached);
+  return cached;
+}
+
+async function verifyWith(
+  deps: Deps,
+  scope: TenantScope,
+  cached: CachedKeys,
+  token: string,
+  now: Date,
+): Promise<VerifiedAccessToken> {
+  scope.tenant = cached.tenant;
+  const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: cached.keys }), {
+    issuer: issuerURL(deps.config, cached.tenant.slug),
+    audience: audienceOf(deps, cached.tenant),
+    algorithms: ['ES256', 'RS256'],
+    typ: 'at+jwt',
+    currentDate: now,
+  });
+  return payload as VerifiedAccessToken;
+}
+
+/** jose's errors become `invalid_token`, the original kept as the cause. */
+function wrapped(error: unknown): unknown {
+  if (error instanceof joseErrors.JOSEError) {
+    return new AppError('invalid_token', 'the access token is invalid or expired', {
+      cause: error,
+    });
+  }
+  return error;
 }
 
 function tokenKeyId(token: string): string | undefined {

@@ -1,9 +1,10 @@
-// Issue 5, item 3: login and register answer no sooner than the tenant's floor (300 ms by
-// default) after the request arrived, so an existing account, an unknown email and a locked
-// account take the same time. Times are Date.now() around send(), inside workerd.
+// Issue 5, item 3 (and issue 11, item 6, for the MFA challenge): login, register and the MFA
+// challenge answer no sooner than the tenant's floor (300 ms by default) after the request
+// arrived, so an existing account, an unknown email and a locked account take the same time. Times are Date.now() around send(), inside workerd.
 import { describe, expect, it } from 'vitest';
 import { makeTenant, uniqueEmail, type TestTenant } from '../fixtures.ts';
 import { jsonRequest, send, type Sent } from '../harness.ts';
+import { codeAt, enableTOTP, passwordLogin, registerUser } from '../mfa/helpers.ts';
 import { PASSWORD, WRONG_PASSWORD, login, register } from './helpers.ts';
 
 const ROUNDS = 15;
@@ -100,6 +101,39 @@ describe('credential timing floor', () => {
     const failure = await timed(() => login(tenant, email, WRONG_PASSWORD));
     expect(failure.sent.response.status).toBe(401);
     expect(failure.ms).toBeGreaterThanOrEqual(700);
+  });
+
+  it('holds the MFA challenge to the floor: an unknown token at the default, codes at the tenant floor', async () => {
+    const unknownTenant = await makeTenant();
+    const unknown = await timed(() =>
+      send(
+        `${unknownTenant.base}/v1/auth/mfa/challenge`,
+        jsonRequest('POST', { mfa_token: 'A'.repeat(43), code: '123456' }),
+      ),
+    );
+    expect(unknown.sent.response.status).toBe(401);
+    expect(unknown.ms).toBeGreaterThanOrEqual(300);
+
+    const tenant = await makeTenant({ settings: { credentialResponseFloorMs: 700 } });
+    const user = await registerUser(tenant);
+    const { secret } = await enableTOTP(tenant, user);
+    const { mfa_token } = await (
+      await passwordLogin(tenant, user.email)
+    ).json<{
+      mfa_token: string;
+    }>();
+    const challenge = (code: string) =>
+      timed(() =>
+        send(`${tenant.base}/v1/auth/mfa/challenge`, jsonRequest('POST', { mfa_token, code })),
+      );
+    const accepted = new Set([-1, 0, 1, 2].map((offset) => codeAt(secret, new Date(), offset)));
+    const wrong = ['000000', '111111', '222222'].find((code) => !accepted.has(code))!;
+    const failure = await challenge(wrong);
+    expect(failure.sent.response.status).toBe(401);
+    expect(failure.ms).toBeGreaterThanOrEqual(700);
+    const success = await challenge(codeAt(secret, new Date(), 1));
+    expect(success.sent.response.status).toBe(200);
+    expect(success.ms).toBeGreaterThanOrEqual(700);
   });
 
   it('leaves other endpoints alone', async () => {

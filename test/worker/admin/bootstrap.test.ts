@@ -12,6 +12,12 @@ import {
 } from '../../../src/features/operators/bootstrap.ts';
 import { CookieJar, testConfig, uniqueEmail, uniqueSlug } from '../fixtures.ts';
 import { jsonRequest, send, testEnv, type SendOptions } from '../harness.ts';
+import {
+  awayFromWindowEdge,
+  countingPasswords,
+  uniqueIP,
+  type HashCounts,
+} from '../abuse/helpers.ts';
 import { ADMIN, ALL_SCOPES, OPERATOR_PASSWORD, bearer, uniqueOperatorEmail } from './fixtures.ts';
 
 const bootstrapURL = (testEnv as unknown as { TEST_BOOTSTRAP_DATABASE_URL: string })
@@ -141,6 +147,70 @@ describe('bootstrap code', () => {
       sql`select actor_type, tenant_id from audit_events where type = 'security.bootstrap.used'`,
     );
     expect(events.rows.at(-1)).toMatchObject({ actor_type: 'operator', tenant_id: null });
+  });
+
+  it('applies a raised OPERATOR_PASSWORD_MIN_LENGTH before consuming the code', async () => {
+    const code = await issuedCode();
+    const raised = { env: { ...on().env, OPERATOR_PASSWORD_MIN_LENGTH: '24' } };
+    // OPERATOR_PASSWORD has 22 characters: enough by default, too short under 24.
+    const short = await bootstrap(
+      { code, email: uniqueOperatorEmail(), password: OPERATOR_PASSWORD },
+      raised,
+    );
+    expect(short.response.status).toBe(400);
+    expect(await short.json()).toMatchObject({ error: 'password_too_short' });
+    expect(await count('operators')).toBe(0);
+    const long = await bootstrap(
+      { code, email: uniqueOperatorEmail(), password: 'Quartz-Vivid-Harbor-Lantern-97' },
+      raised,
+    );
+    expect(long.response.status).toBe(201);
+  });
+
+  it('draws on the operator sign-in budget of the address, before hashing anything', async () => {
+    const ip = uniqueIP();
+    await awayFromWindowEdge(60);
+    // Ten failed operator sign-ins from one address spend its budget (10 a minute)...
+    for (let i = 0; i < 10; i += 1) {
+      const failed = await send(
+        `${ADMIN}/auth/login`,
+        jsonRequest(
+          'POST',
+          { email: uniqueOperatorEmail(), password: OPERATOR_PASSWORD },
+          { 'CF-Connecting-IP': ip },
+        ),
+        on(),
+      );
+      expect(failed.response.status).toBe(401);
+    }
+    // ...so a bootstrap from it, even with a live code, is refused before any hash or write.
+    const code = await issuedCode();
+    const counts: HashCounts = { hash: 0, verify: 0 };
+    const refused = await send(
+      `${ADMIN}/bootstrap`,
+      jsonRequest(
+        'POST',
+        { code, email: uniqueOperatorEmail(), password: OPERATOR_PASSWORD },
+        { 'CF-Connecting-IP': ip },
+      ),
+      { ...on(), app: { overrideDeps: countingPasswords(counts) } },
+    );
+    expect(refused.response.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: 'rate_limited' });
+    expect(refused.response.headers.get('RateLimit-Policy')).toContain('"operator_auth.ip"');
+    expect(counts.hash).toBe(0);
+    expect(await count('operators')).toBe(0);
+    // Another address still bootstraps with the same code.
+    const other = await send(
+      `${ADMIN}/bootstrap`,
+      jsonRequest(
+        'POST',
+        { code, email: uniqueOperatorEmail(), password: OPERATOR_PASSWORD },
+        { 'CF-Connecting-IP': uniqueIP() },
+      ),
+      on(),
+    );
+    expect(other.response.status).toBe(201);
   });
 
   it('applies the operator password policy before consuming the code', async () => {

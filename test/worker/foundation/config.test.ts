@@ -65,6 +65,47 @@ const REFUSALS: Refusal[] = [
     override: { CORS_ORIGINS: 'https://app.example.com, *' },
     setting: 'CORS_ORIGINS',
   },
+  {
+    name: 'UPSTASH_REDIS_REST_URL is missing',
+    override: { UPSTASH_REDIS_REST_URL: undefined },
+    setting: 'UPSTASH_REDIS_REST_URL',
+  },
+  {
+    name: 'UPSTASH_REDIS_REST_URL is http://',
+    override: { UPSTASH_REDIS_REST_URL: 'http://redis.example.com' },
+    setting: 'UPSTASH_REDIS_REST_URL',
+  },
+  {
+    name: 'UPSTASH_REDIS_REST_TOKEN is missing',
+    override: { UPSTASH_REDIS_REST_TOKEN: undefined },
+    setting: 'UPSTASH_REDIS_REST_TOKEN',
+  },
+  {
+    name: 'UPSTASH_REDIS_REST_TOKEN is blank',
+    override: { UPSTASH_REDIS_REST_TOKEN: '  ' },
+    setting: 'UPSTASH_REDIS_REST_TOKEN',
+  },
+  {
+    // wrangler.toml binds BACKUP_QUEUE, as the test bindings do.
+    name: 'BACKUP_PASSPHRASE is missing while BACKUP_QUEUE is bound',
+    override: { BACKUP_PASSPHRASE: undefined },
+    setting: 'BACKUP_PASSPHRASE',
+  },
+  {
+    name: 'BACKUP_PASSPHRASE has 15 characters',
+    override: { BACKUP_PASSPHRASE: 'fifteen-chars-x' },
+    setting: 'BACKUP_PASSPHRASE',
+  },
+  {
+    name: 'OPERATOR_PASSWORD_MIN_LENGTH lowers the minimum to 11',
+    override: { OPERATOR_PASSWORD_MIN_LENGTH: '11' },
+    setting: 'OPERATOR_PASSWORD_MIN_LENGTH',
+  },
+  {
+    name: 'OPERATOR_PASSWORD_MIN_LENGTH is 257, above the longest password accepted',
+    override: { OPERATOR_PASSWORD_MIN_LENGTH: '257' },
+    setting: 'OPERATOR_PASSWORD_MIN_LENGTH',
+  },
   ...DEV_ONLY_SETTINGS.map((name) => ({
     name: `development-only switch ${name} is set`,
     override: { [name]: 'http://127.0.0.1:1' },
@@ -86,7 +127,7 @@ function parseLogs(logs: string[]): LogLine[] {
 
 /** Every secret of the bindings used, which no body or log line may contain. */
 function secretsOf(bindings: Partial<TestEnv>): string[] {
-  return [bindings.SECRET_KEY, DATABASE_PASSWORD, REDIS_TOKEN].filter(
+  return [bindings.SECRET_KEY, bindings.BACKUP_PASSPHRASE, DATABASE_PASSWORD, REDIS_TOKEN].filter(
     (value): value is string => value !== undefined && value !== '',
   );
 }
@@ -145,6 +186,31 @@ describe('production configuration refusals', () => {
       { env: { ENVIRONMENT: 'development', COOKIE_SECURE: 'false' } },
     );
     expect(sent.response.status).toBe(200);
+  });
+
+  it('accepts a backup passphrase of exactly 16 characters and a raised operator minimum', async () => {
+    const sent = await send(
+      '/health',
+      {},
+      {
+        env: {
+          ...PRODUCTION,
+          BACKUP_PASSPHRASE: 'sixteen-chars-xy',
+          OPERATOR_PASSWORD_MIN_LENGTH: '20',
+        },
+      },
+    );
+    expect(sent.response.status).toBe(200);
+  });
+
+  it('refuses a lowered operator password minimum outside production too', async () => {
+    const sent = await send(
+      '/health',
+      {},
+      { env: { ENVIRONMENT: 'development', OPERATOR_PASSWORD_MIN_LENGTH: '8' } },
+    );
+    expect(sent.response.status).toBe(503);
+    expect(await sent.json()).toMatchObject({ error: 'misconfigured' });
   });
 
   it('logs the misconfiguration once per isolate, not once per request', async () => {
