@@ -70,7 +70,7 @@ export default defineConfig({
         ],
         test: {
           name: 'faults',
-          include: ['test/faults/**/*.test.ts'],
+          include: ['test/faults/faults.test.ts'],
           globalSetup: ['./test/faults/global-setup.ts'],
           setupFiles: ['./test/worker/setup.ts'],
           // One file at a time: a paused database would fail the other file's requests.

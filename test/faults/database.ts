@@ -2,7 +2,7 @@
 // connections, answering nothing) and killed mid-traffic then restarted. Before the deadlines a
 // hung database held every request past 20 s and a dead one answered 500 server_error.
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runInRequestScope } from '../../src/request-scope.ts';
 import { makeTenant, testDB, uniqueEmail, type TestTenant } from '../worker/fixtures.ts';
 import { jsonRequest, send, type Sent } from '../worker/harness.ts';
@@ -13,7 +13,6 @@ import {
   STATEMENT_TIMEOUT_MS,
   expectUnavailable,
   fault,
-  observed,
   record,
   timed,
 } from './helpers.ts';
@@ -54,7 +53,6 @@ describe.skipIf(SKIP_REASON !== '')('the database fails', () => {
     await fault('postgres', 'resume');
     await fault('postgres', 'start');
   });
-  afterAll(() => console.log(`fault suite figures (database): ${JSON.stringify(observed)}`));
 
   it('hung: requests answer 503 database_unavailable within the statement deadline, all at once, and 201 once it resumes', async () => {
     const tenant = await makeTenant();
