@@ -16,7 +16,7 @@ export const SKIP_REASON = faultEnv.TEST_FAULT_SKIP_REASON;
 export const STATEMENT_TIMEOUT_MS = 1000;
 export const REQUEST_TIMEOUT_MS = 2500;
 /** Room for a loaded 2-core machine on top of a deadline: scheduling, the timing floor. */
-export const SLACK_MS = 1500;
+export const SLACK_MS = 2000;
 
 export async function fault(
   target: 'postgres' | 'redis',
