@@ -41,6 +41,45 @@ export default defineConfig({
         },
       },
       {
+        // The fault suite (test/faults): its own PostgreSQL and redis-server, paused and killed
+        // by the tests, with short deadlines so each scenario ends in seconds.
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: './src/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ENVIRONMENT: 'test',
+                PUBLIC_BASE_URL: 'https://gatehouse.test',
+                SECRET_KEY: TEST_SECRET_KEY,
+                DATABASE_URL: inject('databaseURL'),
+                UPSTASH_REDIS_REST_URL: inject('upstashURL'),
+                UPSTASH_REDIS_REST_TOKEN: inject('upstashToken'),
+                DEV_NEON_HTTP_ENDPOINT: inject('neonHTTPEndpoint'),
+                DEV_NEON_WS_PROXY: inject('neonWSProxy'),
+                TEST_NEON_CONTROL_URL: inject('neonControlURL'),
+                TEST_FAULT_CONTROL_URL: inject('faultControlURL'),
+                TEST_FAULT_SKIP_REASON: inject('faultSkipReason'),
+                DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+                DATABASE_REQUEST_TIMEOUT_MS: '2500',
+                DEFAULT_TENANT: '',
+                LOG_LEVEL: 'info',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'faults',
+          include: ['test/faults/faults.test.ts'],
+          globalSetup: ['./test/faults/global-setup.ts'],
+          setupFiles: ['./test/worker/setup.ts'],
+          // One file at a time: a paused database would fail the other file's requests.
+          fileParallelism: false,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'node',
           include: ['test/node/**/*.test.ts'],

@@ -4,6 +4,7 @@ import type { AppEnv } from './app-env.ts';
 import { ensureSchemaVersion } from './db/schema-version.ts';
 import { createDeps, type DepsOverride } from './deps.ts';
 import { loadConfig, type ConfigResult, type Env } from './env.ts';
+import { unavailableAnswer } from './dependencies.ts';
 import { AppError, errorBody } from './errors.ts';
 import { accountRoutes } from './features/accounts/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
@@ -114,6 +115,16 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   );
 
   app.onError((error, c) => {
+    // A dependency that failed or missed its deadline: a 503 to retry, logged once, here.
+    const unavailable = error instanceof AppError ? null : unavailableAnswer(error);
+    if (unavailable !== null) {
+      createLogger('error').error('dependency unavailable', {
+        requestId: c.var.requestId,
+        dependency: unavailable.dependency,
+        ...describeError(error, false),
+      });
+      error = unavailable.error;
+    }
     if (error instanceof AppError) {
       const response = c.json(errorBody(error), error.status);
       for (const [name, value] of Object.entries(error.headers ?? {})) {
@@ -186,6 +197,8 @@ export function createFetchHandler(options: AppOptions = {}): FetchHandler {
       url.pathname = routed;
       request = new Request(url, request);
     }
-    return runInRequestScope({ requestId, path, tenantSlug }, () => app.fetch(request, env, ctx));
+    return runInRequestScope({ requestId, path, tenantSlug, databaseWaitMs: 0 }, () =>
+      app.fetch(request, env, ctx),
+    );
   };
 }

@@ -1,4 +1,5 @@
 import { createDatabase, type Database } from './db/client.ts';
+import { withDeadline } from './dependencies.ts';
 import type { Config, Env } from './env.ts';
 import { AppError } from './errors.ts';
 import type { Logger } from './log.ts';
@@ -62,7 +63,7 @@ export function createDeps(input: DepsInput): Deps {
       input.config.redis === null
         ? unconfiguredRateLimiter
         : createUpstashRateLimiter(input.config.redis),
-    blobs: input.env.BACKUPS ?? null,
+    blobs: input.env.BACKUPS === undefined ? null : boundedBucket(input.env.BACKUPS),
     mail: createQueueMailer(input.env.MAIL_QUEUE ?? null),
     archiveKDF: pbkdf2SHA256,
     waitUntil: input.waitUntil,
@@ -77,7 +78,34 @@ function createQueueMailer(queue: Queue<unknown> | null): Mailer {
   return {
     async enqueue(message) {
       if (queue === null) throw new AppError('misconfigured', 'MAIL_QUEUE is not bound');
-      await queue.send(message);
+      await withDeadline('queue', BINDING_TIMEOUT_MS, () => queue.send(message));
     },
   };
+}
+
+/**
+ * How long a request waits on R2 or a queue before answering 503 (storage_unavailable,
+ * queue_unavailable). Both answer in tens of milliseconds when healthy.
+ */
+export const BINDING_TIMEOUT_MS = 5_000;
+
+const BOUNDED_R2_CALLS = new Set(['head', 'get', 'list', 'delete']);
+
+/**
+ * The bucket a request sees: its short calls (head, get, list, delete) run under
+ * BINDING_TIMEOUT_MS, and any failure of theirs is R2's (503 storage_unavailable). Uploads are
+ * not bounded here: their length depends on the archive, and storage.ts aborts a failed one.
+ */
+export function boundedBucket(bucket: R2Bucket, timeoutMs = BINDING_TIMEOUT_MS): R2Bucket {
+  return new Proxy(bucket, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      const call = (...args: unknown[]): unknown =>
+        (value as (...a: unknown[]) => unknown).apply(target, args);
+      if (!BOUNDED_R2_CALLS.has(property)) return call;
+      return (...args: unknown[]) =>
+        withDeadline('r2', timeoutMs, () => call(...args) as Promise<unknown>);
+    },
+  });
 }

@@ -14,6 +14,9 @@ export interface Env {
   DEFAULT_TENANT?: string;
   BASE_PATH?: string;
   LOG_LEVEL?: string;
+  /** Deadline of one database statement (or batch), and of all of a request's statements, in ms. */
+  DATABASE_STATEMENT_TIMEOUT_MS?: string;
+  DATABASE_REQUEST_TIMEOUT_MS?: string;
   /** Proxies of ours in front of Cloudflare that append to X-Forwarded-For (default 0: none). */
   TRUSTED_PROXY_HOPS?: string;
   /** WebAuthn relying party id (a host name); default: PUBLIC_BASE_URL's host. Tenants may override. */
@@ -59,6 +62,14 @@ export const DEFAULT_BACKUP_KEEP_WEEKLY = 4;
 export const MIN_OPERATOR_PASSWORD_LENGTH = 12;
 export const MAX_OPERATOR_PASSWORD_LENGTH = 256;
 
+/**
+ * Database deadlines. A statement: above a Neon cold start (a few hundred ms, rarely over 2 s),
+ * far below the 20 s+ a hung database held requests. A request: a few statements' worth, so one
+ * slow statement after another still ends in a 503 rather than a hang.
+ */
+export const DEFAULT_DATABASE_STATEMENT_TIMEOUT_MS = 4_000;
+export const DEFAULT_DATABASE_REQUEST_TIMEOUT_MS = 8_000;
+
 export const DEV_ONLY_SETTINGS = ['DEV_NEON_HTTP_ENDPOINT', 'DEV_NEON_WS_PROXY'] as const;
 
 export type Environment = 'production' | 'development' | 'test';
@@ -83,6 +94,8 @@ export interface Config {
   backups: { passphrase: string | null; keepDaily: number; keepWeekly: number };
   /** Operators' password minimum (MIN_OPERATOR_PASSWORD_LENGTH unless raised). */
   operatorPasswordMinLength: number;
+  /** Deadlines after which a request answers 503 database_unavailable (src/db/client.ts). */
+  database: { statementTimeoutMs: number; requestTimeoutMs: number };
 }
 
 export interface ConfigProblem {
@@ -101,6 +114,12 @@ const booleanText = z
   .enum(['true', 'false', '1', '0'])
   .optional()
   .transform((value) => (value === undefined ? undefined : value === 'true' || value === '1'));
+
+const milliseconds = z
+  .string()
+  .regex(/^[0-9]{2,6}$/, 'must be a number of milliseconds')
+  .transform(Number)
+  .pipe(z.number().min(50, 'must be at least 50 ms').max(120_000, 'must be at most 120000 ms'));
 
 const schema = z.object({
   ENVIRONMENT: z.enum(['production', 'development', 'test']).default('production'),
@@ -159,6 +178,8 @@ const schema = z.object({
       .regex(/^[0-9]{1,4}$/, 'must be a number of characters')
       .optional(),
   ),
+  DATABASE_STATEMENT_TIMEOUT_MS: optionalText.pipe(milliseconds.optional()),
+  DATABASE_REQUEST_TIMEOUT_MS: optionalText.pipe(milliseconds.optional()),
   DEV_NEON_HTTP_ENDPOINT: optionalText,
   DEV_NEON_WS_PROXY: optionalText,
 });
@@ -302,6 +323,15 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
       });
     }
   }
+  const statementTimeoutMs =
+    raw.DATABASE_STATEMENT_TIMEOUT_MS ?? DEFAULT_DATABASE_STATEMENT_TIMEOUT_MS;
+  const requestTimeoutMs = raw.DATABASE_REQUEST_TIMEOUT_MS ?? DEFAULT_DATABASE_REQUEST_TIMEOUT_MS;
+  if (requestTimeoutMs < statementTimeoutMs) {
+    problems.push({
+      setting: 'DATABASE_REQUEST_TIMEOUT_MS',
+      message: 'must be at least DATABASE_STATEMENT_TIMEOUT_MS',
+    });
+  }
   if (problems.length > 0) return { ok: false, problems };
 
   return {
@@ -332,6 +362,7 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
         keepWeekly: Number(raw.BACKUP_KEEP_WEEKLY ?? DEFAULT_BACKUP_KEEP_WEEKLY),
       },
       operatorPasswordMinLength,
+      database: { statementTimeoutMs, requestTimeoutMs },
     },
   };
 }

@@ -36,6 +36,9 @@ export type ErrorCode =
   | 'session_expired'
   | 'rate_limited'
   | 'rate_limiter_unavailable'
+  | 'database_unavailable'
+  | 'storage_unavailable'
+  | 'queue_unavailable'
   | 'misconfigured'
   | 'schema_mismatch'
   | 'archive_passphrase_too_short'
@@ -92,6 +95,10 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   session_expired: 401,
   rate_limited: 429,
   rate_limiter_unavailable: 503,
+  // A dependency failed or missed its deadline (src/dependencies.ts): retry with Retry-After.
+  database_unavailable: 503,
+  storage_unavailable: 503,
+  queue_unavailable: 503,
   misconfigured: 503,
   schema_mismatch: 503,
   // bkp1 archives (src/features/backup/errors.ts): the caller's file or passphrase is at fault.

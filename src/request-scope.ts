@@ -7,6 +7,11 @@ export interface RequestScope {
   path?: string;
   /** The tenant named by a /t/{slug} prefix, which is removed before routing. */
   tenantSlug?: string | undefined;
+  /**
+   * Milliseconds this request has spent waiting on the database so far: the per-request deadline
+   * caps this sum (not wall time, which a CPU-bound password hash would use up).
+   */
+  databaseWaitMs?: number;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();

@@ -20,6 +20,8 @@ export interface PostgresServer {
   host: string;
   port: number;
   user: string;
+  /** The postmaster's process (PostgreSQL only; the fault suite pauses and kills it). */
+  pid?: number | undefined;
   /** A connection string for `database` on this server. */
   url(database: string): string;
   /** Creates a database (PGlite: starts another instance, as PGlite holds one database). */
@@ -40,6 +42,13 @@ export interface StartPostgresOptions {
   dataDir?: string;
   /** Force PGlite even when PostgreSQL is installed. */
   preferPGlite?: boolean;
+  /**
+   * Keep synchronous_commit on: an acknowledged commit survives the server being killed (the
+   * fault suite). fsync stays off either way: the machine itself does not crash.
+   */
+  durable?: boolean;
+  /** Listen here (a restart on the same data directory keeps its address); a free port otherwise. */
+  port?: number;
   log?: (line: string) => void;
 }
 
@@ -108,7 +117,7 @@ async function startPostgreSQL(
     );
     if (result.status !== 0) throw new Error(`initdb failed: ${result.stderr}`);
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
     join(bin, 'postgres'),
     [
@@ -126,7 +135,7 @@ async function startPostgreSQL(
       '-c',
       'fsync=off',
       '-c',
-      'synchronous_commit=off',
+      `synchronous_commit=${options.durable ? 'on' : 'off'}`,
       '-c',
       'full_page_writes=off',
     ],
@@ -144,6 +153,7 @@ async function startPostgreSQL(
     host,
     port,
     user: 'gatehouse',
+    pid: child.pid,
     url: (database) => `postgres://gatehouse@${host}:${port}/${database}`,
     async createDatabase(name) {
       const client = new pg.Client({ host, port, user: 'gatehouse', database: 'postgres' });

@@ -11,6 +11,8 @@ import { ErrorReply, sha1Hex, stripShebang, type RedisBackend, type Reply } from
 export interface RedisServer {
   host: string;
   port: number;
+  /** The server's process (the fault suite pauses and kills it). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function startRedisServer(
   return {
     host,
     port,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

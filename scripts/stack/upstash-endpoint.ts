@@ -10,7 +10,7 @@
 // Backed by a real redis-server when one is installed, else by an in-process emulation.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { findRedisServer, startRedisBackend } from './redis.ts';
+import { findRedisServer, startRedisBackend, type RedisServer } from './redis.ts';
 import { createEmulatedBackend } from './redis-emulator.ts';
 import { ErrorReply, StatusReply, type RedisBackend, type Reply } from './redis-reply.ts';
 
@@ -32,6 +32,8 @@ export interface UpstashEndpoint {
   token: string;
   backend: UpstashBackendKind;
   port: number;
+  /** The redis-server behind it (null: the emulation). */
+  redisServer: RedisServer | null;
   close(): Promise<void>;
 }
 
@@ -86,9 +88,8 @@ export async function startUpstashEndpoint(
 ): Promise<UpstashEndpoint> {
   const wanted = options.backend ?? 'auto';
   const useRedis = wanted === 'redis' || (wanted === 'auto' && findRedisServer() !== null);
-  const backend: RedisBackend = useRedis
-    ? await startRedisBackend({ log: options.log })
-    : createEmulatedBackend();
+  const redisBackend = useRedis ? await startRedisBackend({ log: options.log }) : null;
+  const backend: RedisBackend = redisBackend ?? createEmulatedBackend();
   const token = options.token ?? randomBytes(24).toString('base64url');
   const tokenDigest = digest(token);
 
@@ -154,6 +155,7 @@ export async function startUpstashEndpoint(
     token,
     backend: backend.kind,
     port,
+    redisServer: redisBackend?.server ?? null,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -3,6 +3,7 @@
 // its older backups per retention.
 import { sql } from 'drizzle-orm';
 import { createDatabase } from '../../db/client.ts';
+import { failedDependency } from '../../dependencies.ts';
 import type { Random } from '../../deps.ts';
 import { loadConfig, type Config, type Env } from '../../env.ts';
 import type { Pbkdf2SHA256 } from '../../lib/pbkdf2.ts';
@@ -138,6 +139,7 @@ export async function handleBackupBatch(
     } catch (error) {
       log.error('tenant backup failed; the queue will retry it', {
         tenantSlug: body.slug,
+        dependency: failedDependency(error) ?? undefined,
         attempts: message.attempts,
         error: error instanceof Error ? error.message : String(error),
       });

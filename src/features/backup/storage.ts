@@ -1,5 +1,7 @@
 // Archives in R2: `backups/{slug}/{timestamp}.bkp1`, written by multipart upload so an object
 // appears under a backup's name only once every byte is in, and pruned per retention.
+import { DependencyUnavailableError } from '../../dependencies.ts';
+
 export const BACKUP_PREFIX = 'backups/';
 /**
  * R2's minimum part size (every part but the last), and all but the last must be equal: the
@@ -40,15 +42,17 @@ export async function uploadArchive(
   options: { partSize?: number } = {},
 ): Promise<{ size: number }> {
   const partSize = options.partSize ?? PART_SIZE;
-  const upload = await bucket.createMultipartUpload(key, {
-    httpMetadata: { contentType: 'application/octet-stream' },
-  });
+  const upload = await fromR2(
+    bucket.createMultipartUpload(key, {
+      httpMetadata: { contentType: 'application/octet-stream' },
+    }),
+  );
   const parts: R2UploadedPart[] = [];
   let buffer = new Uint8Array(partSize);
   let filled = 0;
   let size = 0;
   const sendPart = async (): Promise<void> => {
-    parts.push(await upload.uploadPart(parts.length + 1, buffer.subarray(0, filled)));
+    parts.push(await fromR2(upload.uploadPart(parts.length + 1, buffer.subarray(0, filled))));
     buffer = new Uint8Array(partSize);
     filled = 0;
   };
@@ -65,12 +69,19 @@ export async function uploadArchive(
       size += chunk.length;
     }
     if (filled > 0 || parts.length === 0) await sendPart();
-    await upload.complete(parts);
+    await fromR2(upload.complete(parts));
     return { size };
   } catch (error) {
     await upload.abort().catch(() => undefined);
     throw error;
   }
+}
+
+/** R2's own failures, told apart from the archive stream's: the log names the dependency. */
+function fromR2<T>(call: Promise<T>): Promise<T> {
+  return call.catch((error: unknown) => {
+    throw new DependencyUnavailableError('r2', 'the call failed', { cause: error });
+  });
 }
 
 /** Every backup under `backups/{slug}/` (or every tenant's, without a slug), newest first. */

@@ -111,6 +111,7 @@ export async function enforceRateLimits(
     if (!(error instanceof RateLimiterUnavailableError)) throw error;
     const failClosed = charged.some(({ effective }) => effective.policy.onUnavailable === 'closed');
     deps.log.error('rate limiter unavailable', {
+      dependency: 'redis',
       policies: charged.map(({ effective }) => effective.policy.name),
       tenantKey,
       outcome: failClosed ? 'refused' : 'allowed',
