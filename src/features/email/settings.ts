@@ -55,3 +55,24 @@ export const emailContentSettingsSchema = z.object({
 export type EmailContentSettings = z.infer<typeof emailContentSettingsSchema>;
 
 export const DEFAULT_EMAIL_CONTENT: EmailContentSettings = emailContentSettingsSchema.parse({});
+
+const shape = emailContentSettingsSchema.shape;
+
+/**
+ * The admin API's change to these settings (already snake_case, as stored): each field given
+ * replaces the stored one (`links` merged link by link, `templates` as a whole), the others stay.
+ */
+export const emailContentSettingsPatchSchema = z
+  .strictObject({
+    links: z
+      .strictObject({
+        verify_url: shape.links.unwrap().shape.verify_url.unwrap(),
+        reset_url: shape.links.unwrap().shape.reset_url.unwrap(),
+      })
+      .partial(),
+    product_name: shape.product_name.unwrap(),
+    templates: shape.templates.unwrap(),
+    password_reset_ttl_seconds: shape.password_reset_ttl_seconds.unwrap(),
+    otp_sign_in_enabled: shape.otp_sign_in_enabled.unwrap(),
+  })
+  .partial();

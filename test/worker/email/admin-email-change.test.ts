@@ -69,3 +69,48 @@ describe("an admin's change of address", () => {
     expect(mailer.to(vouched)).toHaveLength(0);
   });
 });
+
+describe('mail settings through the admin API', () => {
+  it('sets links and switches field by field, refuses a non-https link, and mails use them', async () => {
+    const tenant = await makeTenant();
+    const mailer = new RecordingMailer();
+    const patch = (mail: unknown) =>
+      send(
+        `${ADMIN}/tenants/${tenant.slug}`,
+        jsonRequest('PATCH', { settings: { mail } }, bearer(key)),
+      );
+    const first = await patch({ links: { verify_url: 'https://app.example.com/verify' } });
+    expect(first.response.status).toBe(200);
+    const second = await patch({
+      product_name: 'Widgets',
+      otp_sign_in_enabled: true,
+      links: { reset_url: 'https://app.example.com/reset' },
+    });
+    expect(second.response.status).toBe(200);
+    expect(await second.json()).toMatchObject({
+      tenant: {
+        settings: {
+          mail: {
+            links: {
+              verify_url: 'https://app.example.com/verify',
+              reset_url: 'https://app.example.com/reset',
+            },
+            product_name: 'Widgets',
+            otp_sign_in_enabled: true,
+            password_reset_ttl_seconds: 1800,
+          },
+        },
+      },
+    });
+    const insecure = await patch({ links: { verify_url: 'http://app.example.com/verify' } });
+    expect(insecure.response.status).toBe(400);
+    const fragment = await patch({ links: { reset_url: 'https://app.example.com/r#x' } });
+    expect(fragment.response.status).toBe(400);
+
+    const email = uniqueEmail();
+    await post(tenant, '/v1/auth/register', { email, password: PASSWORD }, { mailer });
+    const mail = mailer.last(email, 'email_verification');
+    expect(mail.subject).toContain('Widgets');
+    expect(mail.text).toContain('https://app.example.com/verify#token=');
+  });
+});

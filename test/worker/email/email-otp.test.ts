@@ -7,11 +7,11 @@ import { CookieJar, makeTenant, testDB, uniqueEmail, type TestTenant } from '../
 import { send } from '../harness.ts';
 import { awayFromWindowEdge, uniqueIP } from '../abuse/helpers.ts';
 import { ManualClock, codeAt, enableTOTP } from '../mfa/helpers.ts';
-import { PASSWORD, RecordingMailer, codeFromMail, post, warmUp } from './helpers.ts';
+import { PASSWORD, RecordingMailer, codeFromMail, post, warmUp, mailSettings } from './helpers.ts';
 
 beforeAll(warmUp);
 
-const OTP_ON = { mail: { otp_sign_in_enabled: true } };
+const OTP_ON = { mail: mailSettings({ otp_sign_in_enabled: true }) };
 
 async function signUp(tenant: TestTenant, mailer: RecordingMailer) {
   const email = uniqueEmail();

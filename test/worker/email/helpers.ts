@@ -2,6 +2,10 @@
 // link or code out of the mail text as a user would, and requests sent with it in place.
 import { expect } from 'vitest';
 import type { Clock } from '../../../src/deps.ts';
+import {
+  emailContentSettingsSchema,
+  type EmailContentSettings,
+} from '../../../src/features/email/settings.ts';
 import type { MailMessage, Mailer } from '../../../src/features/mail/message.ts';
 import type { TestTenant } from '../fixtures.ts';
 import { jsonRequest, send, type Sent } from '../harness.ts';
@@ -69,4 +73,9 @@ export function codeFromMail(message: MailMessage): string {
 /** The first request per isolate checks the schema (a round trip): out of the budgets' way. */
 export async function warmUp(): Promise<void> {
   await send('/t/no-such-tenant-warmup/v1/auth/session');
+}
+
+/** A tenant's `settings.mail` from the fields a test cares about (the rest at their defaults). */
+export function mailSettings(fields: Record<string, unknown>): EmailContentSettings {
+  return emailContentSettingsSchema.parse(fields);
 }

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTenant, uniqueEmail } from '../fixtures.ts';
 import type { Sent } from '../harness.ts';
-import { PASSWORD, RecordingMailer, post, warmUp } from './helpers.ts';
+import { PASSWORD, RecordingMailer, post, warmUp, mailSettings } from './helpers.ts';
 
 beforeAll(warmUp);
 
@@ -40,7 +40,7 @@ for (const path of ['/v1/auth/password/forgot', '/v1/auth/email-otp/request']) {
       { timeout: 90_000 },
       async () => {
         const tenant = await makeTenant({
-          settings: { rateLimits: UNLIMITED, mail: { otp_sign_in_enabled: true } },
+          settings: { rateLimits: UNLIMITED, mail: mailSettings({ otp_sign_in_enabled: true }) },
         });
         const mailer = new RecordingMailer();
         const email = uniqueEmail();

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CookieJar, makeTenant, testDB, uniqueEmail, type TestTenant } from '../fixtures.ts';
 import { jsonRequest, send } from '../harness.ts';
 import { ManualClock } from '../mfa/helpers.ts';
-import { PASSWORD, RecordingMailer, post, tokenFromMail, warmUp } from './helpers.ts';
+import { PASSWORD, RecordingMailer, post, tokenFromMail, warmUp, mailSettings } from './helpers.ts';
 
 beforeAll(warmUp);
 
@@ -237,7 +237,7 @@ describe('email verification', () => {
   it('uses the tenant link, product name and template overrides, HTML-escaping values', async () => {
     const tenant = await makeTenant({
       settings: {
-        mail: {
+        mail: mailSettings({
           links: { verify_url: 'https://app.example.com/verify?src=mail' },
           product_name: 'Tom & <Jerry>',
           templates: {
@@ -246,7 +246,7 @@ describe('email verification', () => {
               html: '<p>{{product_name}}: <a href="{{link}}">go</a></p>',
             },
           },
-        },
+        }),
       },
     });
     const mailer = new RecordingMailer();
