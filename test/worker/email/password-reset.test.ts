@@ -5,7 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CookieJar, makeTenant, testDB, uniqueEmail, type TestTenant } from '../fixtures.ts';
-import { send } from '../harness.ts';
+import { jsonRequest, send } from '../harness.ts';
 import { awayFromWindowEdge, uniqueIP } from '../abuse/helpers.ts';
 import { ManualClock } from '../mfa/helpers.ts';
 import {
@@ -58,6 +58,12 @@ describe('password reset', () => {
     const otherJar = new CookieJar();
     otherJar.store(other.response);
 
+    const issued = await send(
+      `${tenant.base}/v1/auth/token`,
+      jsonRequest('POST', { grant_type: 'session' }, otherJar.header()),
+    );
+    expect(issued.response.status).toBe(200);
+    const { refresh_token: refreshToken } = await issued.json<{ refresh_token: string }>();
     const forgot = await post(
       tenant,
       '/v1/auth/password/forgot',
@@ -87,6 +93,11 @@ describe('password reset', () => {
       const me = await send(`${tenant.base}/v1/auth/session`, { headers: j.header() });
       expect(me.response.status).toBe(401);
     }
+    const refreshed = await send(
+      `${tenant.base}/v1/auth/token`,
+      jsonRequest('POST', { grant_type: 'refresh_token', refresh_token: refreshToken }),
+    );
+    expect(refreshed.response.status).toBe(400);
     const oldPassword = await post(
       tenant,
       '/v1/auth/login',
