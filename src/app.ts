@@ -9,6 +9,7 @@ import { AppError, errorBody } from './errors.ts';
 import { accountRoutes } from './features/accounts/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
 import { docsRoutes } from './features/docs/routes.ts';
+import { EMAIL_CREDENTIAL_PATHS, emailRoutes } from './features/email/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { mfaRoutes } from './features/mfa/routes.ts';
 import { passkeyRoutes } from './features/passkeys/routes.ts';
@@ -98,13 +99,19 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const tenantAPI = new Hono<AppEnv>();
   tenantAPI.use(tenantScope, tenantCORS);
   // Credential endpoints answer no sooner than the tenant's floor; later ones add theirs here.
-  for (const path of ['/v1/auth/login', '/v1/auth/register', '/v1/auth/mfa/challenge'])
+  for (const path of [
+    '/v1/auth/login',
+    '/v1/auth/register',
+    '/v1/auth/mfa/challenge',
+    ...EMAIL_CREDENTIAL_PATHS,
+  ])
     tenantAPI.use(path, credentialTimingFloor);
   tenantAPI.route('/', accountRoutes);
   tenantAPI.route('/', sessionRoutes);
   tenantAPI.route('/', tokenRoutes);
   tenantAPI.route('/', mfaRoutes);
   tenantAPI.route('/', passkeyRoutes);
+  tenantAPI.route('/', emailRoutes);
   app.route('/', tenantAPI);
 
   app.notFound((c) =>

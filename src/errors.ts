@@ -58,6 +58,10 @@ export type ErrorCode =
   | 'invalid_challenge'
   | 'unknown_credential'
   | 'counter_regressed'
+  | 'email_not_verified'
+  | 'invalid_verification_token'
+  | 'invalid_reset_token'
+  | 'email_otp_disabled'
   | 'server_error';
 
 const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
@@ -120,6 +124,11 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_challenge: 400,
   unknown_credential: 400,
   counter_regressed: 400,
+  // Email flows (src/features/email).
+  email_not_verified: 403,
+  invalid_verification_token: 400,
+  invalid_reset_token: 400,
+  email_otp_disabled: 403,
   server_error: 500,
 };
 

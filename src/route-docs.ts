@@ -1,6 +1,7 @@
 import type { RouteDoc } from './http/openapi.ts';
 import { accountDocs } from './features/accounts/docs.ts';
 import { docsDocs } from './features/docs/routes.ts';
+import { emailDocs } from './features/email/docs.ts';
 import { auditDocs } from './features/audit/routes.ts';
 import { adminDocs } from './features/admin/docs.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
@@ -15,6 +16,7 @@ export function allRouteDocs(): RouteDoc[] {
     ...healthDocs,
     ...docsDocs,
     ...accountDocs,
+    ...emailDocs,
     ...sessionDocs,
     ...tokenDocs,
     ...mfaDocs,

@@ -10,3 +10,4 @@ export * from '../features/lockout/schema.ts';
 export * from '../features/audit/schema.ts';
 export * from '../features/mfa/schema.ts';
 export * from '../features/passkeys/schema.ts';
+export * from '../features/email/schema.ts';

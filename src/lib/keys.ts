@@ -12,6 +12,8 @@ export const KEY_PURPOSE = {
   passwordHashEncryption: 'gatehouse/v1/password-hash-encryption',
   secretEncryption: 'gatehouse/v1/secret-encryption',
   auditChain: 'gatehouse/v1/audit-chain',
+  /** HMAC of email one-time codes: six digits need a key, or a stolen hash falls to 10^6 tries. */
+  emailOTP: 'gatehouse/v1/email-otp',
 } as const;
 
 export type KeyPurpose = (typeof KEY_PURPOSE)[keyof typeof KEY_PURPOSE];

@@ -24,12 +24,24 @@ export const accountDocs: RouteDoc[] = [
   {
     method: 'post',
     path: '/v1/auth/register',
-    summary: 'Create an account (and optionally an organization it owns); sets the session cookie',
+    summary:
+      'Create an account (and optionally an organization it owns) and mail a verification link; sets the session cookie unless the tenant requires a verified address first',
     tag: 'end-user',
     auth: 'none',
     body: registerBody,
     responses: {
-      201: { description: 'registered and signed in', schema: signedIn },
+      201: {
+        description:
+          'registered and signed in; or, with `email_verification_required`, registered with `session: null` and no cookie',
+        schema: z.union([
+          signedIn,
+          z.object({
+            user: userSchema,
+            session: z.null(),
+            email_verification_required: z.literal(true),
+          }),
+        ]),
+      },
       400: { description: 'invalid input or a password rule (`password_too_short`, …)' },
       409: { description: '`email_taken`' },
       429: { description: '`rate_limited`' },
@@ -45,6 +57,10 @@ export const accountDocs: RouteDoc[] = [
     responses: {
       200: { description: 'signed in', schema: signedIn },
       401: { description: '`invalid_credentials`, the same for every reason' },
+      403: {
+        description:
+          '`email_not_verified`: right password, but the tenant requires a verified address (a new link is mailed; `verification_sent`)',
+      },
       429: { description: '`rate_limited`' },
     },
   },

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { auditInsert, auditInsertEach } from '../audit/events.ts';
 import type { Tenant, TenantScope } from '../tenants/context.ts';
+import { issueTokenCTEs, type IssuedToken } from '../email/tokens.ts';
 import { TENANT_COLUMNS, scopeTenant, tenantMatch } from '../tenants/repo.ts';
 import {
   SESSION_INSERT_COLUMNS,
@@ -71,6 +72,10 @@ export interface NewAccount {
   passwordHash: string;
   organization: { id: string; name: string } | null;
   session: NewSession;
+  /** false: the tenant requires a verified address first; the row is prepared but not stored. */
+  startSession: boolean;
+  /** The verification token mailed to the new address. */
+  verification: IssuedToken;
 }
 
 /**
@@ -104,8 +109,10 @@ export async function insertAccount(
     s as (
       insert into ${SESSION_INSERT_COLUMNS}
       ${sessionInsertValues(account.session, sql`u.id`, sql`(select id from o)`)} from u
+      where ${account.startSession}::boolean
       returning id
     ),
+    ${issueTokenCTEs('k', tenantId, sql`select id, ${account.emailNormalized}::text as email_normalized from u`, account.verification)},
     audit as (
       ${auditInsert(
         {
@@ -115,13 +122,16 @@ export async function insertAccount(
           target: { type: 'user', id: account.userId },
           ip: account.session.ip,
           userAgent: account.session.userAgent,
-          details: { organization_id: org?.id ?? null, session_id: account.session.id },
+          details: {
+            organization_id: org?.id ?? null,
+            session_id: account.startSession ? account.session.id : null,
+          },
           at: account.session.now,
         },
         { when: sql`exists (select 1 from u)` },
       )}
     )
-    select u.created_at from u, s`);
+    select u.created_at from u`);
   const row = result.rows[0];
   return row === undefined ? null : { createdAt: timestamp(row.created_at) };
 }

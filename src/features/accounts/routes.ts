@@ -39,6 +39,9 @@ accountRoutes.post('/v1/auth/register', async (c) => {
   const input = await readJSON(c, registerBody);
   const { deps, tenantScope } = c.var;
   const signedIn = await register(deps, tenantScope, input, clientInfo(c));
+  // The tenant requires a verified address: the account exists, the session waits for it.
+  if (!('token' in signedIn))
+    return c.json({ user: signedIn.user, session: null, email_verification_required: true }, 201);
   writeSessionCookie(
     c,
     deps.config,

@@ -6,7 +6,11 @@ import { findTenant } from '../tenants/repo.ts';
 import { recordAuditEvent } from '../audit/events.ts';
 import { recordLoginFailure, type LoginFailureReason } from '../lockout/repo.ts';
 import { isAccountLocked } from '../lockout/service.ts';
-import { enforceRateLimits } from '../ratelimit/enforce.ts';
+import { issueVerification } from '../email/repo.ts';
+import { queueTokenMail } from '../email/mails.ts';
+import { EMAIL_VERIFY_RESEND_PER_USER } from '../email/policies.ts';
+import { VERIFY_TOKEN_TTL_SECONDS, newEmailToken } from '../email/tokens.ts';
+import { enforce, enforceRateLimits } from '../ratelimit/enforce.ts';
 import { LOGIN_PER_ACCOUNT, LOGIN_PER_IP, REGISTER_PER_IP } from '../ratelimit/policies.ts';
 import {
   insertLoginSessionOrMfaToken,
@@ -57,13 +61,24 @@ export interface RegisterInput {
   organization_name?: string | undefined;
 }
 
-/** Two round trips: the tenant's settings, then user, organization and session in one statement. */
+/** A sign-up in a tenant that requires a verified address: the account, no session yet. */
+export interface RegisteredUnverified {
+  tenant: Tenant;
+  user: PublicUser;
+  verificationRequired: true;
+}
+
+/**
+ * Two round trips: the tenant's settings, then user, organization, session and verification
+ * token in one statement; the verification mail is queued (a subrequest, not a round trip). With
+ * `emailVerificationRequired` no session is started: the user signs in after verifying.
+ */
 export async function register(
   deps: Deps,
   scope: TenantScope,
   input: RegisterInput,
   client: ClientInfo,
-): Promise<SignedIn> {
+): Promise<SignedIn | RegisteredUnverified> {
   const tenant = await findTenant(deps.db, scope);
   if (tenant === null) throw new AppError('unknown_tenant', 'no such tenant');
   if (!tenant.settings.registrationEnabled)
@@ -82,6 +97,8 @@ export async function register(
     input.organization_name === undefined
       ? null
       : { id: crypto.randomUUID(), name: input.organization_name };
+  const verification = await newEmailToken(deps, 'verify_email', VERIFY_TOKEN_TTL_SECONDS);
+  const startNow = !tenant.settings.emailVerificationRequired;
   const created = await insertAccount(deps.db, {
     userId,
     email,
@@ -90,19 +107,24 @@ export async function register(
     passwordHash,
     organization,
     session: started.record,
+    startSession: startNow,
+    verification,
   });
   if (created === null) throw new AppError('email_taken', 'an account with this email exists');
+  queueTokenMail(deps, tenant, email, verification);
+  const user: PublicUser = {
+    id: userId,
+    email,
+    name: input.name ?? null,
+    email_verified: false,
+    created_at: created.createdAt.toISOString(),
+  };
+  if (!startNow) return { tenant, user, verificationRequired: true };
   return {
     tenant,
     token: started.token,
     expiresAt: started.record.expiresAt,
-    user: {
-      id: userId,
-      email,
-      name: input.name ?? null,
-      email_verified: false,
-      created_at: created.createdAt.toISOString(),
-    },
+    user,
     session: {
       id: started.record.id,
       created_at: started.record.now.toISOString(),
@@ -182,6 +204,10 @@ export async function login(
     }
     throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
   }
+  if (tenant.settings.emailVerificationRequired && !user.emailVerified) {
+    // Only a caller who knows the password learns this, so it says nothing about who exists.
+    await refuseUnverified(deps, tenant, user, client);
+  }
   const upgraded = verdict.needsRehash
     ? await deps.passwords.hash(input.password, newSalt(deps.random))
     : null;
@@ -195,6 +221,7 @@ export async function login(
     await prepareMfaToken(deps),
   );
   if (outcome.kind === 'mfa') return outcome.answer;
+  if (outcome.kind === 'refused') throw new AppError('invalid_credentials', INVALID_CREDENTIALS);
   const { activeOrganizationId, role } = outcome;
   return {
     tenant,
@@ -209,6 +236,39 @@ export async function login(
       role,
     },
   };
+}
+
+/**
+ * The answer to a right password for an unverified address when the tenant requires one: 403
+ * `email_not_verified`, no session. A fresh verification mail goes out (at most 3 an hour per
+ * user), so users who signed up before the tenant turned the requirement on can get verified
+ * without being signed in. The mail and its token cost the login's second round trip.
+ */
+async function refuseUnverified(
+  deps: Deps,
+  tenant: Tenant,
+  user: { id: string; email: string },
+  client: ClientInfo,
+): Promise<never> {
+  let mailed = false;
+  try {
+    await enforce(deps, EMAIL_VERIFY_RESEND_PER_USER.name, user.id, { tenant, client });
+    const issued = await newEmailToken(deps, 'verify_email', VERIFY_TOKEN_TTL_SECONDS);
+    mailed = await issueVerification(deps.db, {
+      tenantId: tenant.id,
+      userId: user.id,
+      issued,
+      client,
+      reason: 'sign_in_refused',
+    });
+    if (mailed) queueTokenMail(deps, tenant, user.email, issued);
+  } catch (error) {
+    // Over the resend limit: still the same refusal, just no new mail.
+    if (!(error instanceof AppError && error.code === 'rate_limited')) throw error;
+  }
+  throw new AppError('email_not_verified', 'verify your email address before signing in', {
+    extra: { verification_sent: mailed },
+  });
 }
 
 export function publicUser(user: {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { emailContentSettingsPatchSchema, emailContentSettingsSchema } from '../email/settings.ts';
 import { isTenantPolicy } from '../ratelimit/policies.ts';
 import { tenantSettingsSchema, type TenantSettings } from '../tenants/settings.ts';
 
@@ -75,7 +76,8 @@ export const tenantSettingsPatchSchema = z.strictObject({
       origins: webauthn.origins,
       rp_name: webauthn.rpName,
     })
-    .optional(),
+    .optional() /** Mail content (links, product name, templates, reset TTL, OTP sign-in); merged by field. */,
+  mail: emailContentSettingsPatchSchema.optional(),
 });
 
 export type TenantSettingsPatch = z.infer<typeof tenantSettingsPatchSchema>;
@@ -115,6 +117,7 @@ export const tenantSettingsViewSchema = z.object({
     origins: z.array(z.string()).nullable(),
     rp_name: z.string().nullable(),
   }),
+  mail: emailContentSettingsSchema,
 });
 
 export function settingsView(s: TenantSettings): z.infer<typeof tenantSettingsViewSchema> {
@@ -153,6 +156,7 @@ export function settingsView(s: TenantSettings): z.infer<typeof tenantSettingsVi
       origins: s.webauthn.origins ?? null,
       rp_name: s.webauthn.rpName ?? null,
     },
+    mail: s.mail,
   };
 }
 
@@ -170,6 +174,7 @@ export function storedPatch(patch: TenantSettingsPatch): {
   top: Stored;
   passwordPolicy: Record<string, unknown> | null;
   lockout: Record<string, unknown> | null;
+  mail: Record<string, unknown> | null;
 } {
   const top = defined({
     sessionIdleTTLSeconds: patch.session_idle_ttl_seconds,
@@ -226,15 +231,17 @@ export function storedPatch(patch: TenantSettingsPatch): {
             windowSeconds: l.window_seconds,
             durationSeconds: l.duration_seconds,
           }),
+    mail: patch.mail === undefined ? null : defined(patch.mail),
   };
 }
 
 /** Settings for a new tenant, in storage form (only what was given). */
 export function newTenantSettings(patch: TenantSettingsPatch): Partial<TenantSettings> {
-  const { top, passwordPolicy, lockout: lock } = storedPatch(patch);
+  const { top, passwordPolicy, lockout: lock, mail } = storedPatch(patch);
   const settings: Record<string, unknown> = { ...top };
   if (passwordPolicy !== null)
     settings.passwordPolicy = tenantSettingsSchema.shape.passwordPolicy.parse(passwordPolicy);
   if (lock !== null) settings.lockout = tenantSettingsSchema.shape.lockout.parse(lock);
+  if (mail !== null) settings.mail = mail;
   return settings as Partial<TenantSettings>;
 }

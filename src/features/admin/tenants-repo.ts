@@ -66,6 +66,8 @@ export interface TenantChange {
   settings: Record<string, unknown>;
   passwordPolicy: Record<string, unknown> | null;
   lockout: Record<string, unknown> | null;
+  /** settings.mail fields to merge (src/features/email/settings.ts). */
+  mail: Record<string, unknown> | null;
   corsOrigins: string[] | undefined;
   hostnames: string[] | undefined;
 }
@@ -73,6 +75,18 @@ export interface TenantChange {
 function mergeNested(name: string, patch: Record<string, unknown> | null): SQL {
   if (patch === null) return sql`'{}'::jsonb`;
   return sql`jsonb_build_object(${name}::text, coalesce(settings->${name}::text, '{}'::jsonb) || ${JSON.stringify(patch)}::jsonb)`;
+}
+
+/** settings.mail merged field by field, and its `links` link by link. */
+function mergeMail(patch: Record<string, unknown> | null): SQL {
+  if (patch === null) return sql`'{}'::jsonb`;
+  const { links, ...rest } = patch;
+  const stored = sql`coalesce(settings->'mail', '{}'::jsonb)`;
+  const mergedLinks =
+    links === undefined
+      ? sql`'{}'::jsonb`
+      : sql`jsonb_build_object('links', coalesce(settings->'mail'->'links', '{}'::jsonb) || ${JSON.stringify(links)}::jsonb)`;
+  return sql`jsonb_build_object('mail', ${stored} || ${JSON.stringify(rest)}::jsonb || ${mergedLinks})`;
 }
 
 export type UpdateOutcome =
@@ -100,6 +114,7 @@ export async function updateTenant(
       ...Object.keys(change.settings),
       ...(change.passwordPolicy !== null ? ['passwordPolicy'] : []),
       ...(change.lockout !== null ? ['lockout'] : []),
+      ...(change.mail !== null ? ['mail'] : []),
       ...(setCORS ? ['corsOrigins'] : []),
       ...(setHosts ? ['hostnames'] : []),
     ],
@@ -114,7 +129,8 @@ export async function updateTenant(
       update tenants set
         name = coalesce(${change.name ?? null}::text, name),
         settings = settings || ${JSON.stringify(change.settings)}::jsonb
-          || ${mergeNested('passwordPolicy', change.passwordPolicy)} || ${mergeNested('lockout', change.lockout)},
+          || ${mergeNested('passwordPolicy', change.passwordPolicy)} || ${mergeNested('lockout', change.lockout)}
+          || ${mergeMail(change.mail)},
         cors_origins = case when ${setCORS}::boolean then ${textArray(change.corsOrigins ?? [])} else cors_origins end,
         updated_at = ${at}::timestamptz
       where id = (select id from t) and (select n from taken) = 0

@@ -161,6 +161,7 @@ tenantRoutes.patch('/tenants/:slug', requireScope('tenants:write'), async (c) =>
       settings: patch.top,
       passwordPolicy: patch.passwordPolicy,
       lockout: patch.lockout,
+      mail: patch.mail,
       corsOrigins:
         input.cors_origins === undefined ? undefined : validateCORSOrigins(input.cors_origins),
       hostnames: input.hostnames === undefined ? undefined : [...new Set(input.hostnames)],

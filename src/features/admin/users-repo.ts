@@ -2,6 +2,9 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { auditInsertEach } from '../audit/events.ts';
 import { liveSession, timestamp, type SessionListing } from '../sessions/repo.ts';
+import { issueTokenCTEs, type IssuedToken } from '../email/tokens.ts';
+import type { Tenant } from '../tenants/context.ts';
+import { readTenant } from '../tenants/repo.ts';
 import { adminEvent, type AdminActor } from './audit.ts';
 
 export interface AdminUser {
@@ -46,7 +49,8 @@ function lookup(row: Record<string, unknown> | undefined): UserLookup {
   return { tenantId: String(row.tenant_id), user: readUser(row) };
 }
 
-const tenantOf = (slug: string): SQL => sql`t as (select id from tenants where slug = ${slug})`;
+const tenantOf = (slug: string): SQL =>
+  sql`t as (select id, slug, name, settings, cors_origins from tenants where slug = ${slug})`;
 
 /** LIKE pattern for a search term: its wildcards escaped, matched anywhere, case-insensitively. */
 function likePattern(search: string): string {
@@ -136,6 +140,19 @@ async function writeUser(
   extra: SQL = sql``,
   details: Record<string, unknown> = {},
 ): Promise<UserLookup> {
+  return lookup(await writeUserRow(db, slug, change, event, by, extra, details));
+}
+
+async function writeUserRow(
+  db: Database,
+  slug: string,
+  change: (tenant: SQL) => SQL,
+  event: Parameters<typeof adminEvent>[1],
+  by: AdminActor,
+  extra: SQL,
+  details: Record<string, unknown>,
+  columns: SQL = sql``,
+): Promise<Record<string, unknown> | undefined> {
   const result = await db.execute(sql`
     with ${tenantOf(slug)},
     u as (${change(sql`(select id from t)`)}),
@@ -146,41 +163,68 @@ async function writeUser(
         tenantId: sql`u.tenant_id`,
       })}
     )
-    select (select id from t) as tenant_id, ${USER_COLUMNS} from (select 1) as one left join u on true`);
-  return lookup(result.rows[0]);
+    select (select id from t) as tenant_id, ${USER_COLUMNS} ${columns} from (select 1) as one left join u on true`);
+  return result.rows[0];
 }
 
-export function updateUser(
+/** An admin's change of a user; a new address also gets a verification mail (see the route). */
+export interface UserUpdate {
+  lookup: UserLookup;
+  /** Set when the address changed: the tenant (to render the mail) and the token was stored. */
+  verification: { tenant: Tenant } | null;
+}
+
+/**
+ * Changes a user in one statement. A changed address is unverified again (unless the same patch
+ * sets `email_verified`) and gets a verification token, replacing earlier ones.
+ */
+export async function updateUser(
   db: Database,
   slug: string,
   userId: string,
   change: UserChange,
   by: AdminActor,
-): Promise<UserLookup> {
+  verification: IssuedToken,
+): Promise<UserUpdate> {
   const at = by.at.toISOString();
   const setName = change.name !== undefined;
+  const newEmail = change.email?.normalized ?? null;
   const fields = [
     ...(change.email !== undefined ? ['email'] : []),
     ...(setName ? ['name'] : []),
     ...(change.emailVerified !== undefined ? ['email_verified'] : []),
   ];
-  return writeUser(
+  // The row as it was (a CTE reads the statement's starting snapshot): did the address change?
+  const moved = sql`select u.id, u.tenant_id, u.email_normalized from u join before b on b.id = u.id
+    where b.email_normalized <> u.email_normalized and not u.email_verified`;
+  const row = await writeUserRow(
     db,
     slug,
     (tenant) => sql`
       update users set
         email = coalesce(${change.email?.email ?? null}::text, email),
-        email_normalized = coalesce(${change.email?.normalized ?? null}::text, email_normalized),
+        email_normalized = coalesce(${newEmail}::text, email_normalized),
         name = case when ${setName}::boolean then ${change.name ?? null}::text else name end,
-        email_verified = coalesce(${change.emailVerified ?? null}::boolean, email_verified),
+        email_verified = case
+          when ${change.emailVerified ?? null}::boolean is not null then ${change.emailVerified ?? null}::boolean
+          when ${newEmail}::text is not null and ${newEmail}::text <> email_normalized then false
+          else email_verified end,
         updated_at = ${at}::timestamptz
       where tenant_id = ${tenant} and id = ${userId}::uuid
       returning *`,
     'admin.user.updated',
     by,
-    sql``,
+    sql`before as (select id, email_normalized from users where id = ${userId}::uuid),
+    ${issueTokenCTEs('k', sql`(select tenant_id from (${moved}) m)`, moved, verification)},`,
     { fields },
+    sql`, (select count(*)::int from k) as k_issued, (select id from t) as t_id, (select slug from t) as t_slug,
+      (select name from t) as t_name, (select settings from t) as t_settings, (select cors_origins from t) as t_cors_origins`,
   );
+  const tenant = row === undefined ? null : readTenant(row);
+  return {
+    lookup: lookup(row),
+    verification: tenant !== null && Number(row?.k_issued ?? 0) > 0 ? { tenant } : null,
+  };
 }
 
 /** Revokes the sessions (and their refresh tokens) of the users in CTE `u`. */

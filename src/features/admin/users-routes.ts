@@ -5,6 +5,8 @@ import { AppError } from '../../errors.ts';
 import { readJSON } from '../../http/json.ts';
 import { checkPasswordPolicy, newSalt } from '../accounts/password.ts';
 import { normalizeEmail } from '../accounts/service.ts';
+import { queueTokenMail } from '../email/mails.ts';
+import { VERIFY_TOKEN_TTL_SECONDS, newEmailToken } from '../email/tokens.ts';
 import { findTenant } from '../tenants/repo.ts';
 import { adminActor } from './audit.ts';
 import { requireScope, type AdminEnv } from './auth.ts';
@@ -168,9 +170,12 @@ userRoutes.patch('/tenants/:slug/users/:id', requireScope('users:write'), async 
   const { slug, id } = params(c);
   const input = await readJSON(c, updateUserRequestSchema);
   const emailText = input.email?.trim();
+  const { deps } = c.var;
+  // Made either way (cheap); stored and mailed only when the address really changes.
+  const verification = await newEmailToken(deps, 'verify_email', VERIFY_TOKEN_TTL_SECONDS);
   const result = await emailTakenAs409(
     updateUser(
-      c.var.deps.db,
+      deps.db,
       slug,
       id,
       {
@@ -181,9 +186,13 @@ userRoutes.patch('/tenants/:slug/users/:id', requireScope('users:write'), async 
         ...(input.email_verified === undefined ? {} : { emailVerified: input.email_verified }),
       },
       adminActor(c),
+      verification,
     ),
   );
-  return c.json({ user: userView(found(result)) });
+  const user = found(result.lookup);
+  if (result.verification !== null)
+    queueTokenMail(deps, result.verification.tenant, user.email, verification);
+  return c.json({ user: userView(user) });
 });
 
 userRoutes.post('/tenants/:slug/users/:id/disable', requireScope('users:write'), async (c) => {

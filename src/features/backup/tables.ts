@@ -176,6 +176,22 @@ export const TABLES: readonly TableSpec[] = [
     ids: ['id', 'tenant_id', 'user_id'],
     copy: 'skip',
   },
+  // Mailed verify/reset tokens and sign-in codes: restored with their tenant, left out of a copy
+  // (token hashes are globally unique, and a code's HMAC is bound to the original ids).
+  {
+    name: 'email_tokens',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'user_id'],
+    copy: 'skip',
+  },
+  {
+    name: 'email_otp_codes',
+    key: ['user_id'],
+    tenantColumn: 'tenant_id',
+    ids: ['user_id', 'tenant_id'],
+    copy: 'skip',
+  },
   {
     name: 'api_keys',
     key: ['id'],

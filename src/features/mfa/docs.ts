@@ -59,14 +59,14 @@ export const mfaDocs: RouteDoc[] = [
     [
       'post',
       '/v1/auth/mfa/recovery-codes/regenerate',
-      'New recovery codes (needs a current factor)',
+      'New recovery codes (needs a current factor); 3 an hour per user',
       recoveryRegenerateBody,
       'session',
     ],
     [
       'post',
       '/v1/auth/mfa/challenge',
-      'Complete a login with a TOTP or recovery code',
+      'Complete a login with a TOTP or recovery code. A recovery code voids the rest: the answer adds `recovery_codes_remaining: 0` and `regenerate_recovery_codes: true`',
       mfaChallengeBody,
       'none',
     ],

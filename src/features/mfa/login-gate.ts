@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { auditInsert } from '../audit/events.ts';
 import type { Deps } from '../../deps.ts';
@@ -43,7 +43,19 @@ export async function prepareMfaToken(deps: Deps): Promise<PreparedMfaToken> {
 
 export type LoginOutcome =
   | { kind: 'session'; activeOrganizationId: string | null; role: string | null }
-  | { kind: 'mfa'; answer: SecondFactorRequired };
+  | { kind: 'mfa'; answer: SecondFactorRequired }
+  /** The caller's precondition did not hold (e.g. a concurrent request used the code first). */
+  | { kind: 'refused' };
+
+export interface LoginGateOptions {
+  /** How the first factor was proved, for the audit event. */
+  method?: 'password' | 'email_otp';
+  /**
+   * CTE members, the last named `pre`, that run in the same statement: nothing (no session, no
+   * MFA token) happens unless `pre` returns a row. Email OTP uses it to consume the code.
+   */
+  precondition?: SQL;
+}
 
 const DEFAULT_MFA = mfaSettingsSchema.parse({}).mfa;
 
@@ -59,13 +71,16 @@ export async function insertLoginSessionOrMfaToken(
   session: NewSession,
   upgradedHash: string | null,
   token: PreparedMfaToken,
+  options: LoginGateOptions = {},
 ): Promise<LoginOutcome> {
+  const pre = options.precondition ?? sql`pre as (select 1 as one)`;
   const at = session.now.toISOString();
   const userId = session.userId;
   const policy = sql`coalesce(t.settings->'mfa'->>'policy', ${DEFAULT_MFA.policy})`;
   const adminRoles = sql`coalesce(t.settings->'mfa'->'adminRoles', ${JSON.stringify(DEFAULT_MFA.adminRoles)}::jsonb)`;
   const result = await db.execute(sql`
-    with f as (
+    with ${pre},
+    f as (
       select
         exists (select 1 from mfa_totp x where x.user_id = ${userId}::uuid and x.confirmed_at is not null) as has_totp,
         exists (select 1 from passkeys p where p.user_id = ${userId}::uuid) as has_passkey,
@@ -77,7 +92,7 @@ export async function insertLoginSessionOrMfaToken(
     due as (
       select case when f.has_totp or f.has_passkey then 'challenge' when f.required then 'enroll' end as purpose from f
     ),
-    s as (${sessionInsertWhen(session, sql`not exists (select 1 from due where purpose is not null)`)}),
+    s as (${sessionInsertWhen(session, sql`not exists (select 1 from due where purpose is not null) and exists (select 1 from pre)`)}),
     upgraded as (
       update users set password_hash = ${upgradedHash}, updated_at = ${at}::timestamptz
       where id = ${userId}::uuid and ${upgradedHash}::text is not null
@@ -92,7 +107,7 @@ export async function insertLoginSessionOrMfaToken(
           target: { type: 'session', id: session.id },
           ip: session.ip,
           userAgent: session.userAgent,
-          details: { method: 'password', hash_upgraded: upgradedHash !== null },
+          details: { method: options.method ?? 'password', hash_upgraded: upgradedHash !== null },
           at: session.now,
         },
         { when: sql`exists (select 1 from s)` },
@@ -102,13 +117,14 @@ export async function insertLoginSessionOrMfaToken(
       insert into mfa_tokens (id, tenant_id, user_id, token_hash, purpose, expires_at, created_at)
       select ${token.id}::uuid, ${session.tenantId}::uuid, ${userId}::uuid, ${token.tokenHash}, due.purpose,
         ${token.expiresAt.toISOString()}::timestamptz, ${at}::timestamptz
-      from due where due.purpose is not null
+      from due where due.purpose is not null and exists (select 1 from pre)
       returning purpose
     )
     select s.id as s_id, s.active_organization_id as s_org, ${sessionRoleSQL(userId)} as s_role,
-      (select purpose from k) as purpose, f.has_totp, f.has_passkey
+      (select purpose from k) as purpose, f.has_totp, f.has_passkey, exists (select 1 from pre) as pre_ok
     from f left join s on true`);
   const row = result.rows[0] ?? {};
+  if (!isTrue(row.pre_ok)) return { kind: 'refused' };
   if (row.purpose === null || row.purpose === undefined) {
     return {
       kind: 'session',

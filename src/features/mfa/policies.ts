@@ -21,3 +21,12 @@ export const PASSKEY_AUTHENTICATE_PER_IP = registerPolicy({
   onUnavailable: 'closed',
   per: 'ip',
 });
+
+/** New recovery-code sets per user: 3 an hour (the production checklist's figure). */
+export const RECOVERY_CODES_REGENERATE_PER_USER = registerPolicy({
+  name: 'mfa.recovery_codes_regenerate',
+  limit: 3,
+  windowSeconds: 3600,
+  onUnavailable: 'closed',
+  per: 'account',
+});

@@ -169,7 +169,7 @@ export interface ChallengeSuccess {
 /**
  * Completes a second-factor challenge in one statement: consumes the MFA token (single use,
  * unexpired), advances the TOTP step (only forwards: a replayed step changes nothing) or uses
- * the recovery code (only once), and only if both held starts the session, clears the lockout
+ * the recovery code (only once, voiding every other unused one), and only if both held starts the session, clears the lockout
  * and failed-login counts, and writes the audit events. Null: a concurrent request won.
  */
 export async function completeChallenge(
@@ -199,11 +199,17 @@ export async function completeChallenge(
       returning id
     ),
     ok as (select 1 as one where exists (select 1 from step) or exists (select 1 from rc)),
+    -- Using one recovery code invalidates the rest (production checklist): the user makes a new set.
+    rest as (
+      update mfa_recovery_codes set used_at = ${at}::timestamptz
+      where user_id = ${userId}::uuid and used_at is null and exists (select 1 from rc)
+        and id <> ${input.recoveryCodeId}::uuid
+    ),
     s as (${sessionInsertWhen(input.session, sql`exists (select 1 from ok)`)}),
     lock_cleared as (delete from mfa_lockouts where user_id = ${userId}::uuid and exists (select 1 from ok)),
     failures_cleared as (delete from login_failures where user_id = ${userId}::uuid and exists (select 1 from ok)),
     a1 as (${auditInsert(event(tenantId, userId, 'security.mfa.challenge.succeeded', client, now, { method }), { when: sql`exists (select 1 from ok)` })}),
-    a2 as (${auditInsert(event(tenantId, userId, 'security.recovery_code.used', client, now), { when: sql`exists (select 1 from rc)` })})
+    a2 as (${auditInsert(event(tenantId, userId, 'security.recovery_code.used', client, now, { remaining_codes_invalidated: true }), { when: sql`exists (select 1 from rc)` })})
     select s.id as s_id, s.active_organization_id as s_org, ${sessionRoleSQL(userId)} as s_role from s`);
   return readSessionOutcome(result.rows[0]);
 }

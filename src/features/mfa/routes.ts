@@ -120,5 +120,9 @@ mfaRoutes.post('/v1/auth/mfa/challenge', async (c) => {
     signedIn.token,
     signedIn.expiresAt,
   );
-  return c.json({ user: signedIn.user, session: signedIn.session });
+  // A recovery code used voids the rest: the answer says so, and to make a new set.
+  const recovery = signedIn.recoveryCodeUsed
+    ? { recovery_codes_remaining: 0, regenerate_recovery_codes: true }
+    : {};
+  return c.json({ user: signedIn.user, session: signedIn.session, ...recovery });
 });

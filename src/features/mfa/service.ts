@@ -7,7 +7,7 @@ import { publicUser, type SignedIn } from '../accounts/service.ts';
 import { enforce } from '../ratelimit/enforce.ts';
 import { startSession, type Authenticated, type ClientInfo } from '../sessions/service.ts';
 import type { Tenant, TenantScope } from '../tenants/context.ts';
-import { MFA_CHALLENGE_PER_ACCOUNT } from './policies.ts';
+import { MFA_CHALLENGE_PER_ACCOUNT, RECOVERY_CODES_REGENERATE_PER_USER } from './policies.ts';
 import {
   generateRecoveryCodes,
   hashRecoveryCode,
@@ -193,7 +193,7 @@ export async function completeMfaChallenge(
   scope: TenantScope,
   input: { mfa_token: string; code: string },
   client: ClientInfo,
-): Promise<SignedIn> {
+): Promise<SignedIn & { recoveryCodeUsed: boolean }> {
   const loaded = await loadLiveMfaToken(deps, scope, input.mfa_token, 'challenge');
   const { tenant, user } = loaded;
   const now = deps.clock.now();
@@ -255,7 +255,7 @@ export async function completeMfaChallenge(
     throw step === null
       ? new AppError('invalid_code', 'the code is wrong')
       : new AppError('code_reused', 'this code was already used');
-  return signedInFrom(loaded, started, outcome);
+  return { ...signedInFrom(loaded, started, outcome), recoveryCodeUsed: recoveryCodeId !== null };
 }
 
 /** Turns TOTP off, with a current code or the account password. */
@@ -309,6 +309,12 @@ export async function regenerateRecoveryCodes(
   input: { code?: string | undefined; password?: string | undefined },
   client: ClientInfo,
 ): Promise<string[]> {
+  // Charged before any work: a stolen session cannot churn codes (3 an hour per user).
+  await enforce(deps, RECOVERY_CODES_REGENERATE_PER_USER.name, auth.user.id, {
+    tenant: auth.tenant,
+    client,
+    actor: { type: 'user', id: auth.user.id },
+  });
   const state = await loadFactorState(deps.db, auth.tenant.id, auth.user.id);
   const hasTOTP = state.totp?.confirmed === true;
   if (!hasTOTP && state.passkeys === 0)

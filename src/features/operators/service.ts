@@ -6,8 +6,12 @@ import { newSalt } from '../accounts/password.ts';
 import { normalizeEmail } from '../accounts/service.ts';
 import { adminEvent, type AdminActor } from '../admin/audit.ts';
 import { recordAuditEvent } from '../audit/events.ts';
-import { enforceRateLimits } from '../ratelimit/enforce.ts';
-import { OPERATOR_AUTH_PER_ACCOUNT, OPERATOR_AUTH_PER_IP } from '../ratelimit/policies.ts';
+import { enforce, enforceRateLimits } from '../ratelimit/enforce.ts';
+import {
+  OPERATOR_AUTH_PER_ACCOUNT,
+  OPERATOR_AUTH_PER_IP,
+  OPERATOR_RECOVERY_CODES_REGENERATE,
+} from '../ratelimit/policies.ts';
 import {
   RECOVERY_CODE_COUNT,
   RECOVERY_CODE_GROUPS,
@@ -171,6 +175,10 @@ export async function regenerateRecoveryCodes(
   currentPassword: string,
   by: AdminActor,
 ): Promise<string[]> {
+  // Before the hash: 3 sets an hour per operator, however many are asked for.
+  await enforce(deps, OPERATOR_RECOVERY_CODES_REGENERATE.name, auth.operator.id, {
+    actor: { type: 'operator', id: auth.operator.id },
+  });
   const verdict = await deps.passwords.verify(auth.operator.passwordHash, currentPassword);
   if (!verdict.ok) throw new AppError('invalid_credentials', 'the current password is wrong');
   const { codes, hashes } = await newRecoveryCodes(deps);

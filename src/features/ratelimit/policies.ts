@@ -113,6 +113,16 @@ export const OPERATOR_AUTH_PER_ACCOUNT = registerPolicy({
   deploymentWide: true,
 });
 
+/** An operator's new recovery-code sets: 3 an hour (the production checklist's figure). */
+export const OPERATOR_RECOVERY_CODES_REGENERATE = registerPolicy({
+  name: 'operator_auth.recovery_codes_regenerate',
+  limit: 3,
+  windowSeconds: 3600,
+  onUnavailable: 'closed',
+  per: 'account',
+  deploymentWide: true,
+});
+
 /**
  * Admin API writes, per API key (or operator session): `enforce(deps, 'admin.write', keyId)`.
  * Fails open: the caller already proved a 256-bit key, nothing is guessed here, and operators

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_EMAIL_CONTENT, emailContentSettingsSchema } from '../email/settings.ts';
 import { mfaSettingsSchema } from '../mfa/settings.ts';
 
 export const PASSWORD_CLASSES = ['lowercase', 'uppercase', 'digit', 'symbol'] as const;
@@ -69,6 +70,8 @@ export const tenantSettingsSchema = z.object({
   mfa: mfaSettingsSchema.shape.mfa,
   /** Passkeys: relying party id, allowed origins and display name. */
   webauthn: mfaSettingsSchema.shape.webauthn,
+  /** Mail content: links, product name, templates, reset TTL, OTP sign-in (src/features/email). */
+  mail: emailContentSettingsSchema.default(() => structuredClone(DEFAULT_EMAIL_CONTENT)),
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

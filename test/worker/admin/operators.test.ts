@@ -258,6 +258,22 @@ describe('recovery codes', () => {
     expect(sent.response.status).toBe(200);
   });
 
+  it('are regenerated at most 3 times an hour per operator', async () => {
+    const operator = await makeOperator();
+    for (let i = 0; i < 3; i += 1) {
+      const ok = await send(
+        `${ADMIN}/me/recovery-codes`,
+        jsonRequest('POST', { current_password: operator.password }, operator.jar.header()),
+      );
+      expect(ok.response.status).toBe(200);
+    }
+    const limited = await send(
+      `${ADMIN}/me/recovery-codes`,
+      jsonRequest('POST', { current_password: operator.password }, operator.jar.header()),
+    );
+    expect(limited.response.status).toBe(429);
+  });
+
   it('are replaced only with the current password; the old set stops working', async () => {
     const operator = await makeOperator();
     const refused = await send(

@@ -125,6 +125,10 @@ export async function makeFilledTenant(): Promise<FilledTenant> {
       insert into mfa_recovery_codes (tenant_id, user_id, code_hash, created_at)
       values (${t}, ${userId}, ${crypto.randomUUID()}, now())
     ),
+    otp as (
+      insert into email_otp_codes (user_id, tenant_id, code_hash, attempts, expires_at, created_at)
+      values (${userId}, ${t}, ${crypto.randomUUID()}, 1, now() + interval '10 minutes', now())
+    ),
     tokens as (
       insert into mfa_tokens (id, tenant_id, user_id, token_hash, purpose, expires_at, created_at)
       values (gen_random_uuid(), ${t}, ${userId}, ${crypto.randomUUID()}, 'challenge', now() + interval '5 minutes', now())

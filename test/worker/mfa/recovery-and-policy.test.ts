@@ -49,7 +49,7 @@ describe('recovery codes', () => {
     tenant = await makeTenant();
   });
 
-  it('signs in once per code, ignoring case and separators; a used code is refused; GET counts what is left', async () => {
+  it('signs in with a code, ignoring case and separators; using one voids all the rest and the answer says to make new ones', async () => {
     const user = await registerUser(tenant);
     const { recoveryCodes } = await enableTOTP(tenant, user);
     const code = recoveryCodes[0]!;
@@ -60,6 +60,10 @@ describe('recovery codes', () => {
       jsonRequest('POST', { mfa_token: first.mfa_token, code: typed }),
     );
     expect(used.response.status).toBe(200);
+    expect(await used.json()).toMatchObject({
+      recovery_codes_remaining: 0,
+      regenerate_recovery_codes: true,
+    });
     expect(await auditTypes(tenant.id, 'security.recovery_code.used')).toBe(1);
 
     const second = await (await passwordLogin(tenant, user.email)).json<MfaAnswer>();
@@ -74,7 +78,14 @@ describe('recovery codes', () => {
     const left = await send(`${tenant.base}/v1/auth/mfa/recovery-codes`, {
       headers: user.jar.header(),
     });
-    expect(await left.json()).toEqual({ remaining: 9 });
+    expect(await left.json()).toEqual({ remaining: 0 });
+    // A code never used is void too (the production checklist: one use invalidates the set).
+    const third = await (await passwordLogin(tenant, user.email)).json<MfaAnswer>();
+    const unused = await send(
+      `${tenant.base}/v1/auth/mfa/challenge`,
+      jsonRequest('POST', { mfa_token: third.mfa_token, code: recoveryCodes[5] }),
+    );
+    expect(unused.response.status).toBe(401);
     const hashes = await testDB().execute(sql`
       select c.code_hash from mfa_recovery_codes c join users u on u.id = c.user_id where u.email_normalized = ${user.email}`);
     for (const row of hashes.rows)
@@ -121,6 +132,32 @@ describe('recovery codes', () => {
       withClock(clock),
     );
     expect(current.response.status).toBe(200);
+  });
+
+  it('limits regeneration to 3 an hour per user, charged before the code is checked', async () => {
+    const clock = new ManualClock(new Date('2026-11-23T15:00:05Z'));
+    const user = await registerUser(tenant);
+    const { secret } = await enableTOTP(tenant, user, clock);
+    const url = `${tenant.base}/v1/auth/mfa/recovery-codes/regenerate`;
+    for (let i = 1; i <= 3; i += 1) {
+      clock.advance(30);
+      const ok = await send(
+        url,
+        jsonRequest('POST', { code: codeAt(secret, clock.now()) }, user.jar.header()),
+        withClock(clock),
+      );
+      expect(ok.response.status).toBe(200);
+    }
+    clock.advance(30);
+    const limited = await send(
+      url,
+      jsonRequest('POST', { code: codeAt(secret, clock.now()) }, user.jar.header()),
+      withClock(clock),
+    );
+    expect(limited.response.status).toBe(429);
+    expect(limited.response.headers.get('RateLimit-Policy')).toContain(
+      'mfa.recovery_codes_regenerate',
+    );
   });
 });
 
