@@ -1,4 +1,11 @@
-import { installConsoleCapture, installProductionLimits } from './limits.ts';
+import { vi } from 'vitest';
+import { countedConnect, installConsoleCapture, installProductionLimits } from './limits.ts';
+
+// Every TCP socket (SMTP through worker-mailer) is a subrequest, as on Cloudflare.
+vi.mock('cloudflare:sockets', async (importOriginal) => {
+  const sockets = await importOriginal<typeof import('cloudflare:sockets')>();
+  return { ...sockets, connect: countedConnect(sockets.connect) };
+});
 
 installProductionLimits();
 installConsoleCapture();

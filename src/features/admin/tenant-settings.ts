@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  mailTransportPatchSchema,
+  mailTransportStored,
+  mailTransportView,
+  mailTransportViewSchema,
+  type MailTransportSettings,
+} from '../mail/settings.ts';
 import { isTenantPolicy } from '../ratelimit/policies.ts';
 import { tenantSettingsSchema, type TenantSettings } from '../tenants/settings.ts';
 
@@ -76,6 +83,8 @@ export const tenantSettingsPatchSchema = z.strictObject({
       rp_name: webauthn.rpName,
     })
     .optional(),
+  /** The tenant's SMTP server, merged field by field (null clears a field); password write-only. */
+  mail: mailTransportPatchSchema.optional(),
 });
 
 export type TenantSettingsPatch = z.infer<typeof tenantSettingsPatchSchema>;
@@ -115,9 +124,13 @@ export const tenantSettingsViewSchema = z.object({
     origins: z.array(z.string()).nullable(),
     rp_name: z.string().nullable(),
   }),
+  mail: mailTransportViewSchema,
 });
 
-export function settingsView(s: TenantSettings): z.infer<typeof tenantSettingsViewSchema> {
+export function settingsView(
+  s: TenantSettings,
+  smtpPasswordSet: boolean,
+): z.infer<typeof tenantSettingsViewSchema> {
   return {
     password_policy: {
       min_length: s.passwordPolicy.minLength,
@@ -153,6 +166,7 @@ export function settingsView(s: TenantSettings): z.infer<typeof tenantSettingsVi
       origins: s.webauthn.origins ?? null,
       rp_name: s.webauthn.rpName ?? null,
     },
+    mail: mailTransportView(s.mail, smtpPasswordSet),
   };
 }
 
@@ -170,6 +184,10 @@ export function storedPatch(patch: TenantSettingsPatch): {
   top: Stored;
   passwordPolicy: Record<string, unknown> | null;
   lockout: Record<string, unknown> | null;
+  /** settings.mail fields to set and to remove; null: mail not in the patch. */
+  mail: { set: Partial<MailTransportSettings>; unset: string[] } | null;
+  /** The SMTP password in the clear, for the caller to seal; null clears it, undefined keeps it. */
+  smtpPassword: string | null | undefined;
 } {
   const top = defined({
     sessionIdleTTLSeconds: patch.session_idle_ttl_seconds,
@@ -226,13 +244,16 @@ export function storedPatch(patch: TenantSettingsPatch): {
             windowSeconds: l.window_seconds,
             durationSeconds: l.duration_seconds,
           }),
+    mail: patch.mail === undefined ? null : mailTransportStored(patch.mail),
+    smtpPassword: patch.mail?.password,
   };
 }
 
 /** Settings for a new tenant, in storage form (only what was given). */
 export function newTenantSettings(patch: TenantSettingsPatch): Partial<TenantSettings> {
-  const { top, passwordPolicy, lockout: lock } = storedPatch(patch);
+  const { top, passwordPolicy, lockout: lock, mail } = storedPatch(patch);
   const settings: Record<string, unknown> = { ...top };
+  if (mail !== null) settings.mail = mail.set;
   if (passwordPolicy !== null)
     settings.passwordPolicy = tenantSettingsSchema.shape.passwordPolicy.parse(passwordPolicy);
   if (lock !== null) settings.lockout = tenantSettingsSchema.shape.lockout.parse(lock);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mailTransportSettingsSchema } from '../mail/settings.ts';
 import { mfaSettingsSchema } from '../mfa/settings.ts';
 
 export const PASSWORD_CLASSES = ['lowercase', 'uppercase', 'digit', 'symbol'] as const;
@@ -69,6 +70,8 @@ export const tenantSettingsSchema = z.object({
   mfa: mfaSettingsSchema.shape.mfa,
   /** Passkeys: relying party id, allowed origins and display name. */
   webauthn: mfaSettingsSchema.shape.webauthn,
+  /** Outgoing mail: the tenant's own SMTP server (src/features/mail/settings.ts). */
+  mail: mailTransportSettingsSchema.default({}),
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

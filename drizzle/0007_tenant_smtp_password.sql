@@ -1,0 +1,1 @@
+ALTER TABLE "tenants" ADD COLUMN "smtp_password_sealed" text;
