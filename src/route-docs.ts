@@ -3,6 +3,7 @@ import { accountDocs } from './features/accounts/docs.ts';
 import { docsDocs } from './features/docs/routes.ts';
 import { auditDocs } from './features/audit/routes.ts';
 import { adminDocs } from './features/admin/docs.ts';
+import { mailDocs } from './features/mail/docs.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
 import { rbacDocs } from './features/rbac/routes.ts';
@@ -21,5 +22,6 @@ export function allRouteDocs(): RouteDoc[] {
     ...adminDocs,
     ...rbacDocs,
     ...auditDocs,
+    ...mailDocs,
   ];
 }
