@@ -2,11 +2,17 @@
 // (validateEnv from src/env.ts) before a deploy, on what the deployed Worker will see: the [vars]
 // of wrangler.toml overlaid by the file (which holds the secrets that `wrangler secret put` sets).
 // Prints `SETTING: message` per problem, never a value. Exit 0 valid, 1 invalid, 2 usage error.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { validateEnv, type ConfigProblem } from '../src/env.ts';
-import { EnvFileError, readEnvFile, readWranglerVars, type Settings } from './lib/env-file.ts';
+import {
+  EnvFileError,
+  parseWranglerQueueBindings,
+  readEnvFile,
+  readWranglerVars,
+  type Settings,
+} from './lib/env-file.ts';
 
 const DEFAULT_WRANGLER = join(import.meta.dirname, '..', 'wrangler.toml');
 
@@ -58,7 +64,7 @@ function collectSettings(options: Options): Settings {
 }
 
 /** Settings whose values are credentials. */
-const SECRET_SETTING = /SECRET|TOKEN|PASSWORD|KEY|CREDENTIAL|DATABASE_URL/i;
+const SECRET_SETTING = /SECRET|TOKEN|PASSWORD|KEY|CREDENTIAL|DATABASE_URL|SMTP_URL/i;
 
 /** Validation messages name settings, not values; this makes sure of it for every secret given. */
 function redactSecrets(text: string, settings: Settings): string {
@@ -89,7 +95,13 @@ function main(argv: string[]): number {
     throw error;
   }
 
-  const result = validateEnv(settings);
+  // Queues the wrangler.toml binds stand in as bindings: some checks apply only when one is
+  // (SMTP_URL with MAIL_QUEUE, BACKUP_PASSPHRASE with BACKUP_QUEUE), as in the deployed Worker.
+  const bindings: Record<string, unknown> = {};
+  if (options.wrangler !== null)
+    for (const name of parseWranglerQueueBindings(readFileSync(options.wrangler, 'utf8')))
+      bindings[name] = { queue: name };
+  const result = validateEnv({ ...bindings, ...settings });
   if (!result.ok) {
     for (const line of describeProblems(result.problems, settings)) console.error(line);
     console.error(

@@ -115,3 +115,22 @@ export function readWranglerVars(path: string): Settings {
   }
   return parseWranglerVars(text, path);
 }
+
+/**
+ * Names of the queue producer bindings a wrangler.toml declares (`binding = "…"` inside
+ * `[[queues.producers]]`): the Worker's validation applies some checks only when one is bound.
+ */
+export function parseWranglerQueueBindings(text: string): string[] {
+  const bindings: string[] = [];
+  let inProducer = false;
+  for (const line of text.split(/\r?\n/)) {
+    const trimmed = line.trim();
+    if (trimmed.startsWith('[')) {
+      inProducer = /^\[\[\s*queues\.producers\s*\]\]/.test(trimmed);
+      continue;
+    }
+    const match = inProducer ? /^binding\s*=\s*"([A-Za-z_][A-Za-z0-9_]*)"/.exec(trimmed) : null;
+    if (match !== null) bindings.push(match[1]!);
+  }
+  return bindings;
+}

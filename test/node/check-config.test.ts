@@ -19,6 +19,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const SECRET_KEY = 'cHJvZHVjdGlvbi10ZXN0LWtleS0zMi1ieXRlcyEhISE=';
 const DATABASE_PASSWORD = 'planted-db-password-5d1e';
 const REDIS_TOKEN = 'planted-redis-token-0a8c';
+const SMTP_PASSWORD = 'planted-smtp-password-77e1';
 
 const PRODUCTION: Record<string, string> = {
   ENVIRONMENT: 'production',
@@ -61,7 +62,7 @@ function namedSettings(run: Run): string[] {
 }
 
 function expectNoSecrets(run: Run, extra: string[] = []): void {
-  for (const secret of [SECRET_KEY, DATABASE_PASSWORD, REDIS_TOKEN, ...extra]) {
+  for (const secret of [SECRET_KEY, DATABASE_PASSWORD, REDIS_TOKEN, SMTP_PASSWORD, ...extra]) {
     expect(run.stdout + run.stderr).not.toContain(secret);
   }
 }
@@ -152,6 +153,45 @@ describe('npm run check-config', () => {
     const alone = checkConfig('--env-file', fixed, '--no-wrangler');
     expect(alone.status).toBe(1);
     expect(namedSettings(alone)).toContain('PUBLIC_BASE_URL');
+  });
+
+  it('needs SMTP_URL (TLS) and MAIL_FROM when the wrangler.toml binds MAIL_QUEUE', () => {
+    const wrangler = join(dir, 'wrangler-mail.toml');
+    writeFileSync(
+      wrangler,
+      [
+        'name = "gatehouse"',
+        '[vars]',
+        'MAIL_FROM = "Gatehouse <no-reply@example.com>"',
+        '[[queues.producers]]',
+        'binding = "MAIL_QUEUE"',
+        'queue = "gatehouse-mail"',
+      ].join('\n'),
+    );
+    const missing = checkConfig('--env-file', writeEnvFile(PRODUCTION), '--wrangler', wrangler);
+    expect(missing.status).toBe(1);
+    expect(namedSettings(missing)).toEqual(['SMTP_URL']);
+    const plain = checkConfig(
+      '--env-file',
+      writeEnvFile({
+        ...PRODUCTION,
+        SMTP_URL: `smtp://mailer:${SMTP_PASSWORD}@smtp.example.com:2525?tls=none`,
+      }),
+      '--wrangler',
+      wrangler,
+    );
+    expect(plain.status).toBe(1);
+    expect(namedSettings(plain)).toEqual(['SMTP_URL']);
+    expectNoSecrets(plain);
+    const good = checkConfig(
+      '--env-file',
+      writeEnvFile({ ...PRODUCTION, SMTP_URL: `smtps://mailer:${SMTP_PASSWORD}@smtp.example.com` }),
+      '--wrangler',
+      wrangler,
+    );
+    expect(good.stderr).toBe('');
+    expect(good.status).toBe(0);
+    expectNoSecrets(good);
   });
 
   it('refuses the development example file once ENVIRONMENT is production', () => {
