@@ -1,6 +1,6 @@
 // The production MailSender: SMTP over Workers' TCP sockets (`connect()` from cloudflare:sockets)
 // through worker-mailer 1.2.1 (pinned: two of its internals are used, see `openSession`).
-import { LogLevel, WorkerMailer, type WorkerMailerOptions } from 'worker-mailer';
+import type { WorkerMailer, WorkerMailerOptions } from 'worker-mailer';
 import { isLoopbackHost, type SMTPEndpoint } from '../../lib/smtp-url.ts';
 import { isSafeAddress, isSafeName, isSafeSubject, type Mailbox } from './address.ts';
 
@@ -98,11 +98,12 @@ interface SessionInternals {
  * arrange by deleting the capability.
  */
 async function openSession(
+  library: typeof import('worker-mailer'),
   options: WorkerMailerOptions,
   security: SMTPTarget['security'],
   replies: { last: string | null },
 ): Promise<WorkerMailer> {
-  const Mailer = WorkerMailer as unknown as new (o: WorkerMailerOptions) => WorkerMailer;
+  const Mailer = library.WorkerMailer as unknown as new (o: WorkerMailerOptions) => WorkerMailer;
   const mailer = new Mailer(options);
   const inner = mailer as unknown as SessionInternals;
   const readTimeout = inner.readTimeout.bind(mailer);
@@ -126,6 +127,9 @@ async function openSession(
 export const smtpSender: MailSender = {
   async send(target, mail) {
     checkOutgoing(target, mail);
+    // Loaded on first use: it imports cloudflare:sockets, which Node (the CLI, which shares
+    // src/deps.ts) does not have.
+    const library = await import('worker-mailer');
     const credentials =
       target.username === null
         ? undefined
@@ -138,14 +142,14 @@ export const smtpSender: MailSender = {
       ...(credentials === undefined ? {} : { credentials }),
       authType: ['plain', 'login', 'cram-md5'],
       // The library's own logging includes recipients and, at DEBUG, the AUTH exchange.
-      logLevel: LogLevel.NONE,
+      logLevel: library.LogLevel.NONE,
       socketTimeoutMs: TIMEOUT_MS,
       responseTimeoutMs: TIMEOUT_MS,
     };
     const replies: { last: string | null } = { last: null };
     let mailer: WorkerMailer;
     try {
-      mailer = await openSession(options, target.security, replies);
+      mailer = await openSession(library, options, target.security, replies);
     } catch (error) {
       throw classify(replies.last, error);
     }
