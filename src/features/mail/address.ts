@@ -35,6 +35,8 @@ export function isSafeSubject(value: string): boolean {
 
 /** `addr` or `Name <addr>`; null when either part is unsafe. */
 export function parseMailbox(value: string): Mailbox | null {
+  // A control character anywhere refuses the whole value, even where trimming would drop it.
+  if (CONTROL.test(value)) return null;
   const trimmed = value.trim();
   const named = /^(.*?)\s*<([^<>]*)>$/.exec(trimmed);
   const name = named === null ? null : named[1]!.replace(/^"(.*)"$/, '$1').trim() || null;

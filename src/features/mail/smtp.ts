@@ -1,5 +1,6 @@
 // The production MailSender: SMTP over Workers' TCP sockets (`connect()` from cloudflare:sockets)
 // through worker-mailer 1.2.1 (pinned: two of its internals are used, see `openSession`).
+import type * as WorkerMailerModule from 'worker-mailer';
 import type { WorkerMailer, WorkerMailerOptions } from 'worker-mailer';
 import { isLoopbackHost, type SMTPEndpoint } from '../../lib/smtp-url.ts';
 import { isSafeAddress, isSafeName, isSafeSubject, type Mailbox } from './address.ts';
@@ -98,7 +99,7 @@ interface SessionInternals {
  * arrange by deleting the capability.
  */
 async function openSession(
-  library: typeof import('worker-mailer'),
+  library: typeof WorkerMailerModule,
   options: WorkerMailerOptions,
   security: SMTPTarget['security'],
   replies: { last: string | null },
