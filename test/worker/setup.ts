@@ -8,5 +8,10 @@ vi.mock('cloudflare:sockets', async (importOriginal) => {
   return { ...sockets, connect: countedConnect(sockets.connect) };
 });
 
+// src/features/mail/smtp.ts imports worker-mailer on first use (Node, which shares src/deps.ts,
+// has no cloudflare:sockets). In production wrangler's bundle inlines it; here the pool would
+// load it on demand, and loading a module from inside a queue consumer invocation fails
+// ("Cannot perform I/O on behalf of a different Durable Object"): load it up front.
+await import('worker-mailer');
 installProductionLimits();
 installConsoleCapture();

@@ -167,11 +167,23 @@ export const smtpSender: MailSender = {
     } catch (error) {
       throw classify(replies.last, error);
     } finally {
-      // QUIT; the socket's close() can hang in workerd (cloudflare/workerd#2060), so not awaited.
-      mailer.close().catch(() => {});
+      // QUIT, awaited (I/O left running after the invocation returns belongs to no one), but
+      // bounded: the socket's close() can hang in workerd (cloudflare/workerd#2060).
+      await quit(mailer);
     }
   },
 };
+
+const QUIT_TIMEOUT_MS = 2_000;
+
+async function quit(mailer: WorkerMailer): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    mailer.close().catch(() => {}),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS))),
+  ]);
+  clearTimeout(timer);
+}
 
 function box(mailbox: Mailbox): { email: string; name?: string } {
   return mailbox.name === null

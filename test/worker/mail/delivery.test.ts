@@ -18,6 +18,7 @@ import { smtpSender } from '../../../src/features/mail/smtp.ts';
 import { testDeps } from '../admin/fixtures.ts';
 import { makeTenant, testConfig, testDB } from '../fixtures.ts';
 import { testEnv, withinInvocationLimits } from '../harness.ts';
+import { requestBudget } from '../limits.ts';
 import {
   addSMTPListener,
   inbox,
@@ -66,14 +67,29 @@ function recordingQueue(): { queue: Queue<unknown>; sent: unknown[] } {
   return { queue, sent };
 }
 
-/** Runs the mail consumer on one batch under the invocation limits: its ack/retry result. */
+/**
+ * Runs the mail consumer on one batch under the invocation limits: its ack/retry result, the
+ * retry delays, and the console lines it wrote.
+ */
 async function consume(batch: MessageBatch<unknown>, env: Env = testEnv) {
   const ctx = createExecutionContext();
   // getQueueResult does not keep retry options: the delays are read off the calls.
   const retries = batch.messages.map((message) => vi.spyOn(message, 'retry'));
-  const { subrequests } = await withinInvocationLimits(() => handleMailBatch(batch, env, ctx));
+  const logs: string[] = [];
+  const { subrequests } = await withinInvocationLimits(async () => {
+    const budget = requestBudget.getStore()!;
+    await handleMailBatch(batch, env, ctx);
+    logs.push(...budget.logs);
+  });
   const delays = retries.flatMap((spy) => spy.mock.calls.map((call) => call[0]?.delaySeconds));
-  return { result: await getQueueResult(batch, ctx), subrequests, delays };
+  return { result: await getQueueResult(batch, ctx), subrequests, delays, logs };
+}
+
+/** No log line carries the token, the subject or the recipient's address. */
+function expectQuietLogs(logs: string[], to: string): void {
+  expect(logs.length).toBeGreaterThan(0);
+  for (const secret of [TOKEN, to, 'Reset your password'])
+    expect(logs.join('\n')).not.toContain(secret);
 }
 
 describe('mail through the queue', () => {
@@ -95,10 +111,12 @@ describe('mail through the queue', () => {
   it('the consumer acks a delivered message; its SMTP connection counts as a subrequest', async () => {
     const tenant = await makeTenant();
     const to = uniqueRecipient();
-    const { result, subrequests } = await consume(
+    const { result, subrequests, logs } = await consume(
       batchOf('gatehouse-mail', [queued(mailFor(tenant.id, to))]),
     );
     expect(result.explicitAcks).toHaveLength(1);
+    expect(logs.join('\n')).toContain('mail sent');
+    expectQuietLogs(logs, to);
     expect(result.retryMessages).toEqual([]);
     // One SQL round trip (the tenant's settings) and one connect().
     expect(subrequests).toBe(2);
@@ -118,6 +136,7 @@ describe('a server that is down', () => {
     expect(first.result.explicitAcks).toEqual([]);
     expect(first.result.retryMessages).toHaveLength(1);
     expect(first.delays).toEqual([30]);
+    expectQuietLogs(first.logs, to);
     const second = await consume(batchOf('gatehouse-mail', [body], 2), env);
     expect(second.result.retryMessages).toHaveLength(1);
     expect(second.delays).toEqual([60]);
