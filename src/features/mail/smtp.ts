@@ -119,7 +119,16 @@ async function openSession(
       throw new MailDeliveryError(true, 'refused: the server did not offer STARTTLS');
     await auth();
   };
-  await inner.initializeSmtpSession();
+  try {
+    await inner.initializeSmtpSession();
+  } catch (error) {
+    // The library leaves a session that failed its greeting, STARTTLS or login open: close it,
+    // keeping the reply that explains the failure (QUIT's own would replace it).
+    const last = replies.last;
+    await quit(mailer);
+    replies.last = last;
+    throw error;
+  }
   // The library's send loop; its errors reach each message's promise.
   inner.start().catch(() => {});
   return mailer;
