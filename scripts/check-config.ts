@@ -64,7 +64,7 @@ function collectSettings(options: Options): Settings {
 }
 
 /** Settings whose values are credentials. */
-const SECRET_SETTING = /SECRET|TOKEN|PASSWORD|KEY|CREDENTIAL|DATABASE_URL/i;
+const SECRET_SETTING = /SECRET|TOKEN|PASSWORD|KEY|CREDENTIAL|DATABASE_URL|SMTP_URL/i;
 
 /** Validation messages name settings, not values; this makes sure of it for every secret given. */
 function redactSecrets(text: string, settings: Settings): string {

@@ -3,6 +3,8 @@
 //   Neon         the HTTP (/sql) and WebSocket (/v1) endpoints in front of it
 //   Upstash      the Redis REST endpoint (redis-server when installed, else the emulation)
 //   migrations   applied, then the `default` tenant created (when scripts/cli.ts exists)
+//   mail         a local SMTP server taking every message: saved as .eml in .data/mail, one log
+//                line each with its subject and links (SMTP_URL and MAIL_FROM point the Worker at it)
 //   Worker       `wrangler dev` on 127.0.0.1:8787 with R2, queue and cron state in .data/wrangler
 // Settings reach wrangler through a generated env file (.data/dev.vars, passed with --env-file):
 // the developer's own .dev.vars (or .dev.vars.example) plus this run's ports and token. The
@@ -13,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startDevMail } from './stack/dev-mail.ts';
 import { applyMigrations } from './stack/migrate.ts';
 import { startNeonEndpoint } from './stack/neon-endpoint.ts';
 import { startPostgres, type PostgresTarget } from './stack/postgres.ts';
@@ -67,6 +70,11 @@ async function main(): Promise<void> {
   const behind = upstash.backend === 'redis' ? redisServer : 'in-process Redis emulation';
   say(`Upstash      ${upstash.url} (${behind})`);
 
+  const mailDir = join(DATA_DIR, 'mail');
+  const mail = await startDevMail({ dir: mailDir, say });
+  cleanups.push({ name: 'SMTP server', run: () => mail.close() });
+  say(`mail         smtp://${mail.host}:${mail.port} (every message saved in ${shown(mailDir)})`);
+
   const version = await applyMigrations(target);
   say(`migrations   applied (schema version ${version})`);
 
@@ -76,6 +84,8 @@ async function main(): Promise<void> {
     DEV_NEON_WS_PROXY: neon.wsProxy,
     UPSTASH_REDIS_REST_URL: upstash.url,
     UPSTASH_REDIS_REST_TOKEN: upstash.token,
+    // Plain SMTP to loopback: the local server has no certificate for workerd to verify.
+    SMTP_URL: `smtp://${mail.host}:${mail.port}?tls=none`,
   });
   // The CLI encrypts tenant keys with SECRET_KEY: it must be the one the Worker gets.
   await createDefaultTenant({
@@ -243,6 +253,8 @@ function writeDevVars(stack: Record<string, string>): {
   ]);
   for (const [key, value] of readVars(source)) vars.set(key, value);
   if (source !== own) vars.set('PUBLIC_BASE_URL', `http://${HOST}:${PORT}`); // follows PORT
+  if (!vars.get('MAIL_FROM'))
+    vars.set('MAIL_FROM', 'Gatehouse (dev) <no-reply@gatehouse.localhost>');
   if (!vars.get('SECRET_KEY')) throw new Error(`SECRET_KEY is missing from ${shown(source)}`);
   for (const [key, value] of Object.entries(stack)) vars.set(key, value);
   const path = join(DATA_DIR, 'dev.vars');

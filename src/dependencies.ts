@@ -69,6 +69,12 @@ export function unavailableAnswer(
 }
 
 /**
+ * How long a request waits on R2 or a queue before answering 503 (storage_unavailable,
+ * queue_unavailable). Both answer in tens of milliseconds when healthy.
+ */
+export const BINDING_TIMEOUT_MS = 5_000;
+
+/**
  * Runs `work` with an abort signal that fires after `timeoutMs`; a timeout or any failure of the
  * call becomes DependencyUnavailableError. For calls whose every failure is the dependency's (R2,
  * queue sends); database calls classify their errors themselves.

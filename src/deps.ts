@@ -1,11 +1,12 @@
 import { createDatabase, type Database } from './db/client.ts';
-import { withDeadline } from './dependencies.ts';
+import { BINDING_TIMEOUT_MS, withDeadline } from './dependencies.ts';
 import type { Config, Env } from './env.ts';
-import { AppError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { pbkdf2SHA256, type Pbkdf2SHA256 } from './lib/pbkdf2.ts';
 import { createPasswordHasher, type PasswordHasher } from './features/accounts/password.ts';
+import { createQueueMailer } from './features/mail/mailer.ts';
 import type { Mailer } from './features/mail/message.ts';
+import { smtpSender, type MailSender } from './features/mail/smtp.ts';
 import {
   createUpstashRateLimiter,
   unconfiguredRateLimiter,
@@ -33,6 +34,8 @@ export interface Deps {
   blobs: R2Bucket | null;
   /** Outgoing mail, queued for delivery off the request path (src/features/mail). */
   mail: Mailer;
+  /** SMTP itself (worker-mailer over `connect()`): the queue consumer and the admin test mail. */
+  mailSender: MailSender;
   /** The bkp1 passphrase KDF (PBKDF2, 600,000 iterations): tests pass a memoising one. */
   archiveKDF: Pbkdf2SHA256;
   waitUntil(promise: Promise<unknown>): void;
@@ -64,7 +67,8 @@ export function createDeps(input: DepsInput): Deps {
         ? unconfiguredRateLimiter
         : createUpstashRateLimiter(input.config.redis),
     blobs: input.env.BACKUPS === undefined ? null : boundedBucket(input.env.BACKUPS),
-    mail: createQueueMailer(input.env.MAIL_QUEUE ?? null),
+    mail: createQueueMailer(input.env.MAIL_QUEUE ?? null, () => systemClock.now()),
+    mailSender: smtpSender,
     archiveKDF: pbkdf2SHA256,
     waitUntil: input.waitUntil,
   };
@@ -72,23 +76,6 @@ export function createDeps(input: DepsInput): Deps {
 
 /** A test's way in: replace any dependency (a frozen clock, a failing database) for one app. */
 export type DepsOverride = (deps: Deps) => Partial<Deps>;
-
-/** Until the mail feature lands its consumer: a queue send, refused when no queue is bound. */
-function createQueueMailer(queue: Queue<unknown> | null): Mailer {
-  return {
-    async enqueue(message) {
-      if (queue === null) throw new AppError('misconfigured', 'MAIL_QUEUE is not bound');
-      await withDeadline('queue', BINDING_TIMEOUT_MS, () => queue.send(message));
-    },
-  };
-}
-
-/**
- * How long a request waits on R2 or a queue before answering 503 (storage_unavailable,
- * queue_unavailable). Both answer in tens of milliseconds when healthy.
- */
-export const BINDING_TIMEOUT_MS = 5_000;
-
 const BOUNDED_R2_CALLS = new Set(['head', 'get', 'list', 'delete']);
 
 /**

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { decodeBase64 } from './lib/encoding.ts';
+import { parseSMTPURL, type SMTPEndpoint } from './lib/smtp-url.ts';
+import { parseMailbox, type Mailbox } from './features/mail/address.ts';
 
 /** The bindings wrangler.toml declares. Strings are vars or secrets; the rest are resources. */
 export interface Env {
@@ -37,6 +39,12 @@ export interface Env {
   BACKUP_QUEUE?: Queue<unknown>;
   /** Outgoing mail (src/features/mail): requests enqueue, the same Worker's consumer sends. */
   MAIL_QUEUE?: Queue<unknown>;
+  /** Where mail that cannot be delivered goes (its consumer records `mail.failed`). */
+  MAIL_DEAD_LETTER_QUEUE?: Queue<unknown>;
+  /** Secret: the deployment's SMTP server, `smtps://user:pass@host:465` (src/lib/smtp-url.ts). */
+  SMTP_URL?: string;
+  /** The default sender, `Name <address>` or `address`; tenants may set their own. */
+  MAIL_FROM?: string;
 }
 
 /**
@@ -96,6 +104,8 @@ export interface Config {
   operatorPasswordMinLength: number;
   /** Deadlines after which a request answers 503 database_unavailable (src/db/client.ts). */
   database: { statementTimeoutMs: number; requestTimeoutMs: number };
+  /** The default SMTP server and sender; tenants with their own server use theirs. */
+  mail: { smtp: SMTPEndpoint | null; from: Mailbox | null };
 }
 
 export interface ConfigProblem {
@@ -182,6 +192,8 @@ const schema = z.object({
   DATABASE_REQUEST_TIMEOUT_MS: optionalText.pipe(milliseconds.optional()),
   DEV_NEON_HTTP_ENDPOINT: optionalText,
   DEV_NEON_WS_PROXY: optionalText,
+  SMTP_URL: optionalText,
+  MAIL_FROM: optionalText,
 });
 
 /**
@@ -255,7 +267,34 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
     });
   }
 
+  const smtp = raw.SMTP_URL === undefined ? null : parseSMTPURL(raw.SMTP_URL);
+  if (smtp !== null && !smtp.ok) problems.push({ setting: 'SMTP_URL', message: smtp.message });
+  const mailFrom = raw.MAIL_FROM === undefined ? null : parseMailbox(raw.MAIL_FROM);
+  if (raw.MAIL_FROM !== undefined && mailFrom === null) {
+    problems.push({
+      setting: 'MAIL_FROM',
+      message: 'must be `address` or `Name <address>` (no quotes, brackets or line breaks)',
+    });
+  }
+  if (smtp !== null && raw.MAIL_FROM === undefined) {
+    problems.push({ setting: 'MAIL_FROM', message: 'is required with SMTP_URL (the sender)' });
+  }
+
   if (isProduction) {
+    // Password resets and verification links travel by mail: a deployment that queues mail and
+    // has no server to send it through would accept every request and deliver nothing.
+    if (env.MAIL_QUEUE !== undefined && raw.SMTP_URL === undefined) {
+      problems.push({
+        setting: 'SMTP_URL',
+        message: 'is required in production when MAIL_QUEUE is bound (the default mail server)',
+      });
+    }
+    if (smtp?.ok === true && smtp.endpoint.security === 'none') {
+      problems.push({
+        setting: 'SMTP_URL',
+        message: 'must use TLS (smtps:// or smtp://) in production',
+      });
+    }
     if (publicBaseURL.protocol !== 'https:') {
       problems.push({ setting: 'PUBLIC_BASE_URL', message: 'must be https:// in production' });
     }
@@ -363,6 +402,7 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
       },
       operatorPasswordMinLength,
       database: { statementTimeoutMs, requestTimeoutMs },
+      mail: { smtp: smtp?.ok === true ? smtp.endpoint : null, from: mailFrom },
     },
   };
 }

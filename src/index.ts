@@ -2,6 +2,12 @@ import { createFetchHandler } from './app.ts';
 import type { Env } from './env.ts';
 import { runAuditMaintenance } from './features/audit/scheduled.ts';
 import { BACKUP_CRON, enqueueBackups, handleBackupBatch } from './features/backup/scheduled.ts';
+import {
+  MAIL_DEAD_LETTER_QUEUE_NAME,
+  MAIL_QUEUE_NAME,
+  handleDeadMailBatch,
+  handleMailBatch,
+} from './features/mail/queue.ts';
 
 const handleFetch = createFetchHandler();
 
@@ -14,7 +20,10 @@ export default {
       ctx.waitUntil(enqueueBackups(env, new Date(controller.scheduledTime)));
     else ctx.waitUntil(runAuditMaintenance(env, new Date(controller.scheduledTime)));
   },
-  async queue(batch, env, _ctx) {
-    await handleBackupBatch(batch, env);
+  async queue(batch, env, ctx) {
+    if (batch.queue === MAIL_QUEUE_NAME) await handleMailBatch(batch, env, ctx);
+    else if (batch.queue === MAIL_DEAD_LETTER_QUEUE_NAME)
+      await handleDeadMailBatch(batch, env, ctx);
+    else await handleBackupBatch(batch, env);
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -4,6 +4,7 @@ import { docsDocs } from './features/docs/routes.ts';
 import { emailDocs } from './features/email/docs.ts';
 import { auditDocs } from './features/audit/routes.ts';
 import { adminDocs } from './features/admin/docs.ts';
+import { mailDocs } from './features/mail/docs.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
 import { rbacDocs } from './features/rbac/routes.ts';
@@ -23,5 +24,6 @@ export function allRouteDocs(): RouteDoc[] {
     ...adminDocs,
     ...rbacDocs,
     ...auditDocs,
+    ...mailDocs,
   ];
 }

@@ -5,6 +5,7 @@ import type { TestProject } from 'vitest/node';
 import { startNeonEndpoint } from '../scripts/stack/neon-endpoint.ts';
 import { applyMigrations } from '../scripts/stack/migrate.ts';
 import { startPostgres, type PostgresTarget } from '../scripts/stack/postgres.ts';
+import { startSMTPServer } from '../scripts/stack/smtp-server.ts';
 import { startUpstashEndpoint } from '../scripts/stack/upstash-endpoint.ts';
 
 declare module 'vitest' {
@@ -19,6 +20,8 @@ declare module 'vitest' {
     upstashURL: string;
     upstashToken: string;
     upstashBackend: string;
+    smtpURL: string;
+    smtpControlURL: string;
   }
 }
 
@@ -48,6 +51,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     'bootstrapDatabaseURL',
     'postgres://gatehouse@db.gatehouse.test/gatehouse_bootstrap',
   );
+  // A real SMTP server on loopback (test/worker/mail/inbox.ts drives it); AUTH offered, any
+  // login accepted until a test requires one. The default route logs in as `gatehouse`.
+  const smtp = await startSMTPServer({ auth: true, control: true });
+  project.provide(
+    'smtpURL',
+    `smtp://gatehouse:default-smtp-password@${smtp.host}:${smtp.port}?tls=none`,
+  );
+  project.provide('smtpControlURL', smtp.controlURL ?? '');
   project.provide('neonHTTPEndpoint', neon.httpURL);
   project.provide('neonWSProxy', neon.wsProxy);
   project.provide('neonControlURL', `http://127.0.0.1:${neon.port}`);
@@ -58,6 +69,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.GATEHOUSE_TEST_SCRATCH = JSON.stringify(scratch);
 
   return async () => {
+    await smtp.close();
     await upstash.close();
     await neon.close();
     await server.stop();

@@ -23,6 +23,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const SECRET_KEY = 'cHJvZHVjdGlvbi10ZXN0LWtleS0zMi1ieXRlcyEhISE=';
 const DATABASE_PASSWORD = 'planted-db-password-5d1e';
 const REDIS_TOKEN = 'planted-redis-token-0a8c';
+const SMTP_PASSWORD = 'planted-smtp-password-77e1';
 
 const PRODUCTION: Record<string, string> = {
   ENVIRONMENT: 'production',
@@ -65,7 +66,7 @@ function namedSettings(run: Run): string[] {
 }
 
 function expectNoSecrets(run: Run, extra: string[] = []): void {
-  for (const secret of [SECRET_KEY, DATABASE_PASSWORD, REDIS_TOKEN, ...extra]) {
+  for (const secret of [SECRET_KEY, DATABASE_PASSWORD, REDIS_TOKEN, SMTP_PASSWORD, ...extra]) {
     expect(run.stdout + run.stderr).not.toContain(secret);
   }
 }
@@ -188,6 +189,8 @@ describe('npm run check-config', () => {
       SECRET_KEY,
       DATABASE_URL: PRODUCTION.DATABASE_URL,
       UPSTASH_REDIS_REST_TOKEN: REDIS_TOKEN,
+      // wrangler.toml binds MAIL_QUEUE too, which needs a mail server.
+      SMTP_URL: `smtps://mailer:${SMTP_PASSWORD}@smtp.example.com`,
     };
     // The repository's own wrangler.toml binds BACKUP_QUEUE: the deployed Worker would refuse.
     const refused = checkConfig(
@@ -218,6 +221,45 @@ describe('npm run check-config', () => {
     const run = checkConfig('--env-file', tooLong, '--no-wrangler');
     expect(run.status).toBe(1);
     expect(namedSettings(run)).toEqual(['OPERATOR_PASSWORD_MIN_LENGTH']);
+  });
+
+  it('needs SMTP_URL (TLS) and MAIL_FROM when the wrangler.toml binds MAIL_QUEUE', () => {
+    const wrangler = join(dir, 'wrangler-mail.toml');
+    writeFileSync(
+      wrangler,
+      [
+        'name = "gatehouse"',
+        '[vars]',
+        'MAIL_FROM = "Gatehouse <no-reply@example.com>"',
+        '[[queues.producers]]',
+        'binding = "MAIL_QUEUE"',
+        'queue = "gatehouse-mail"',
+      ].join('\n'),
+    );
+    const missing = checkConfig('--env-file', writeEnvFile(PRODUCTION), '--wrangler', wrangler);
+    expect(missing.status).toBe(1);
+    expect(namedSettings(missing)).toEqual(['SMTP_URL']);
+    const plain = checkConfig(
+      '--env-file',
+      writeEnvFile({
+        ...PRODUCTION,
+        SMTP_URL: `smtp://mailer:${SMTP_PASSWORD}@smtp.example.com:2525?tls=none`,
+      }),
+      '--wrangler',
+      wrangler,
+    );
+    expect(plain.status).toBe(1);
+    expect(namedSettings(plain)).toEqual(['SMTP_URL']);
+    expectNoSecrets(plain);
+    const good = checkConfig(
+      '--env-file',
+      writeEnvFile({ ...PRODUCTION, SMTP_URL: `smtps://mailer:${SMTP_PASSWORD}@smtp.example.com` }),
+      '--wrangler',
+      wrangler,
+    );
+    expect(good.stderr).toBe('');
+    expect(good.status).toBe(0);
+    expectNoSecrets(good);
   });
 
   it('refuses the development example file once ENVIRONMENT is production', () => {

@@ -2,7 +2,7 @@
 // with 200 through the Neon endpoint and PGlite, and SIGTERM takes every process down with it.
 // Runs in a temporary data directory on a free port, so the repository's .data is untouched.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +105,12 @@ describe.skipIf(process.platform === 'win32')('npm run dev', () => {
     expect(JSON.parse(session!)).toMatchObject({ user: { email: 'smoke@example.com' } });
     expect(afterLogout).toMatch(/^HTTP\/1\.1 401/);
 
+    await sendMailThroughDevStack(`http://127.0.0.1:${port}`, output, dataDir);
+    // …and shown in the dev log: recipient, subject, where it was saved.
+    expect(output).toMatch(
+      /\[dev\] mail +to reader@example\.com: "Gatehouse test message" → .*\.eml/,
+    );
+
     // State went to the data directory given, and the developer's .dev.vars was not written.
     expect(existsSync(join(dataDir, 'pglite'))).toBe(true);
     expect(readFileSync(join(dataDir, 'dev.vars'), 'utf8')).toMatch(/^UPSTASH_REDIS_REST_TOKEN=/m);
@@ -117,3 +123,59 @@ describe.skipIf(process.platform === 'win32')('npm run dev', () => {
     expect(output).toMatch(/\[dev\] stopped/);
   }, 120_000);
 });
+
+/**
+ * Mail through the running stack, offline: a first owner (bootstrap code from the CLI, against
+ * the stack's PGlite), then the admin test-mail endpoint for the default tenant. The Worker
+ * speaks SMTP over connect() to the local server, which saves the message under mail/ and logs
+ * its subject.
+ */
+async function sendMailThroughDevStack(
+  base: string,
+  output: string,
+  dataDir: string,
+): Promise<void> {
+  const pglite = /PGlite on ([\d.]+):(\d+)/.exec(output);
+  expect(pglite, `no PGlite address in the output:\n${output}`).not.toBeNull();
+  const cli = spawnSync(process.execPath, ['scripts/cli.ts', 'bootstrap-code'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: `postgres://gatehouse@${pglite![1]}:${pglite![2]}/gatehouse`,
+    },
+    encoding: 'utf8',
+  });
+  const code = /Bootstrap code[^:]*: (\S+)/.exec(cli.stdout + cli.stderr)?.[1];
+  expect(code, `no bootstrap code:\n${cli.stdout}\n${cli.stderr}`).toBeDefined();
+  const email = 'op7391@example.com';
+  const password = 'Quartz-Vivid-Harbor-97';
+  const post = (path: string, body: unknown, cookie = '') =>
+    fetch(`${base}/admin/api/v1${path}`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        Origin: base,
+        ...(cookie ? { Cookie: cookie } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+  const bootstrapped = await post('/bootstrap', { code, email, password });
+  expect(bootstrapped.status, await bootstrapped.clone().text()).toBe(201);
+  const login = await post('/auth/login', { email, password });
+  expect(login.status).toBe(200);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const to = 'reader@example.com';
+  const sent = await post('/tenants/default/mail/test', { to }, cookie);
+  const answer = (await sent.json()) as { delivered: boolean; smtp_answer: string };
+  expect(sent.status).toBe(200);
+  expect(answer).toMatchObject({ delivered: true });
+  const mailDir = join(dataDir, 'mail');
+  const saved = existsSync(mailDir)
+    ? readdirSync(mailDir).filter((name) => name.endsWith('.eml'))
+    : [];
+  expect(saved).toHaveLength(1);
+  expect(saved[0]).toContain(to);
+  const eml = readFileSync(join(mailDir, saved[0]!), 'utf8');
+  expect(eml).toMatch(/^Subject: Gatehouse test message/m);
+  expect(eml).toMatch(/^From: "Gatehouse \(dev\)" <no-reply@gatehouse\.localhost>/m);
+}

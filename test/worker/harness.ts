@@ -11,6 +11,7 @@ import { MAX_SUBREQUESTS, requestBudget } from './limits.ts';
 export interface TestEnv extends Env {
   TEST_NEON_CONTROL_URL: string;
   TEST_SCRATCH_DATABASE_URL: string;
+  TEST_SMTP_CONTROL_URL: string;
 }
 
 export const testEnv = env as unknown as TestEnv;

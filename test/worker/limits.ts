@@ -64,6 +64,22 @@ export function installProductionLimits(): void {
   } as typeof WebSocket;
 }
 
+/**
+ * `connect()` from cloudflare:sockets (SMTP) counts like a fetch. Installed with `vi.mock` in
+ * setup.ts (a module export cannot be replaced in place); worker-mailer imports it from there.
+ */
+export function countedConnect<C extends (...args: never[]) => unknown>(connect: C): C {
+  return ((...args: Parameters<C>) => {
+    const address = args[0] as unknown;
+    const target =
+      typeof address === 'string'
+        ? address
+        : `${(address as { hostname: string }).hostname}:${(address as { port: number }).port}`;
+    countSubrequest(`tcp:${target}`);
+    return connect(...args);
+  }) as C;
+}
+
 /** Charges one subrequest to the current request or invocation, if any; past the limit, throws. */
 export function countSubrequest(target: string): void {
   const budget = requestBudget.getStore();

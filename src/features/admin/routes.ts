@@ -9,6 +9,7 @@ import { tenantRoutes } from './tenants-routes.ts';
 import { userRoutes } from './users-routes.ts';
 import { rbacRoutes } from '../rbac/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
+import { mailRoutes } from '../mail/routes.ts';
 
 /**
  * The admin API, mounted at /admin/api/v1. Order matters: the public routes answer before
@@ -30,6 +31,7 @@ authenticated.route('/', tenantRoutes);
 authenticated.route('/', userRoutes);
 authenticated.route('/', rbacRoutes);
 authenticated.route('/', auditRoutes);
+authenticated.route('/', mailRoutes);
 // Feature routers mount here (tenants, users, rbac: /tenants/:slug/...), before the catch-all.
 authenticated.all('*', (c) => {
   throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);

@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import { emailContentSettingsPatchSchema, emailContentSettingsSchema } from '../email/settings.ts';
+import {
+  mailTransportPatchSchema,
+  mailTransportStored,
+  mailTransportView,
+  mailTransportViewSchema,
+} from '../mail/settings.ts';
 import { isTenantPolicy } from '../ratelimit/policies.ts';
 import { tenantSettingsSchema, type TenantSettings } from '../tenants/settings.ts';
 
@@ -76,8 +82,12 @@ export const tenantSettingsPatchSchema = z.strictObject({
       origins: webauthn.origins,
       rp_name: webauthn.rpName,
     })
-    .optional() /** Mail content (links, product name, templates, reset TTL, OTP sign-in); merged by field. */,
-  mail: emailContentSettingsPatchSchema.optional(),
+    .optional(),
+  /**
+   * Outgoing mail, merged field by field: the SMTP server (null clears a field; the password is
+   * write-only) and the content (links merged link by link, templates as a whole).
+   */
+  mail: mailTransportPatchSchema.extend(emailContentSettingsPatchSchema.shape).optional(),
 });
 
 export type TenantSettingsPatch = z.infer<typeof tenantSettingsPatchSchema>;
@@ -117,10 +127,13 @@ export const tenantSettingsViewSchema = z.object({
     origins: z.array(z.string()).nullable(),
     rp_name: z.string().nullable(),
   }),
-  mail: emailContentSettingsSchema,
+  mail: mailTransportViewSchema.extend(emailContentSettingsSchema.shape),
 });
 
-export function settingsView(s: TenantSettings): z.infer<typeof tenantSettingsViewSchema> {
+export function settingsView(
+  s: TenantSettings,
+  smtpPasswordSet: boolean,
+): z.infer<typeof tenantSettingsViewSchema> {
   return {
     password_policy: {
       min_length: s.passwordPolicy.minLength,
@@ -156,7 +169,14 @@ export function settingsView(s: TenantSettings): z.infer<typeof tenantSettingsVi
       origins: s.webauthn.origins ?? null,
       rp_name: s.webauthn.rpName ?? null,
     },
-    mail: s.mail,
+    mail: {
+      ...mailTransportView(s.mail, smtpPasswordSet),
+      links: s.mail.links,
+      product_name: s.mail.product_name,
+      templates: s.mail.templates,
+      password_reset_ttl_seconds: s.mail.password_reset_ttl_seconds,
+      otp_sign_in_enabled: s.mail.otp_sign_in_enabled,
+    },
   };
 }
 
@@ -174,7 +194,10 @@ export function storedPatch(patch: TenantSettingsPatch): {
   top: Stored;
   passwordPolicy: Record<string, unknown> | null;
   lockout: Record<string, unknown> | null;
-  mail: Record<string, unknown> | null;
+  /** settings.mail fields to set and to remove; null: mail not in the patch. */
+  mail: { set: Record<string, unknown>; unset: string[] } | null;
+  /** The SMTP password in the clear, for the caller to seal; null clears it, undefined keeps it. */
+  smtpPassword: string | null | undefined;
 } {
   const top = defined({
     sessionIdleTTLSeconds: patch.session_idle_ttl_seconds,
@@ -231,17 +254,34 @@ export function storedPatch(patch: TenantSettingsPatch): {
             windowSeconds: l.window_seconds,
             durationSeconds: l.duration_seconds,
           }),
-    mail: patch.mail === undefined ? null : defined(patch.mail),
+    mail: patch.mail === undefined ? null : storedMail(patch.mail),
+    smtpPassword: patch.mail?.password,
   };
+}
+
+/** settings.mail in storage form: transport fields (camelCase, null removes) and content fields. */
+function storedMail(mail: NonNullable<TenantSettingsPatch['mail']>): {
+  set: Record<string, unknown>;
+  unset: string[];
+} {
+  const transport = mailTransportStored(mail);
+  const content = defined({
+    links: mail.links,
+    product_name: mail.product_name,
+    templates: mail.templates,
+    password_reset_ttl_seconds: mail.password_reset_ttl_seconds,
+    otp_sign_in_enabled: mail.otp_sign_in_enabled,
+  });
+  return { set: { ...transport.set, ...content }, unset: transport.unset };
 }
 
 /** Settings for a new tenant, in storage form (only what was given). */
 export function newTenantSettings(patch: TenantSettingsPatch): Partial<TenantSettings> {
   const { top, passwordPolicy, lockout: lock, mail } = storedPatch(patch);
   const settings: Record<string, unknown> = { ...top };
+  if (mail !== null) settings.mail = mail.set;
   if (passwordPolicy !== null)
     settings.passwordPolicy = tenantSettingsSchema.shape.passwordPolicy.parse(passwordPolicy);
   if (lock !== null) settings.lockout = tenantSettingsSchema.shape.lockout.parse(lock);
-  if (mail !== null) settings.mail = mail;
   return settings as Partial<TenantSettings>;
 }

@@ -8,6 +8,8 @@ import { adminEvent, type AdminActor } from './audit.ts';
 
 export interface AdminTenant extends Tenant {
   hostnames: string[];
+  /** Whether a sealed SMTP password is stored (the value itself never leaves the database). */
+  smtpPasswordSet: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -20,6 +22,7 @@ export function textArray(values: string[]): SQL {
 }
 
 const ADMIN_TENANT_COLUMNS = sql`${TENANT_COLUMNS}, t.created_at as t_created_at, t.updated_at as t_updated_at,
+  (t.smtp_password_sealed is not null) as t_smtp_password_set,
   array(select h.hostname from tenant_hostnames h where h.tenant_id = t.id order by h.hostname) as t_hostnames`;
 
 function readAdminTenant(row: Record<string, unknown>): AdminTenant | null {
@@ -28,6 +31,7 @@ function readAdminTenant(row: Record<string, unknown>): AdminTenant | null {
   return {
     ...tenant,
     hostnames: parseTextArray(row.t_hostnames),
+    smtpPasswordSet: row.t_smtp_password_set === true || row.t_smtp_password_set === 't',
     createdAt: timestamp(row.t_created_at),
     updatedAt: timestamp(row.t_updated_at),
   };
@@ -66,8 +70,10 @@ export interface TenantChange {
   settings: Record<string, unknown>;
   passwordPolicy: Record<string, unknown> | null;
   lockout: Record<string, unknown> | null;
-  /** settings.mail fields to merge (src/features/email/settings.ts). */
-  mail: Record<string, unknown> | null;
+  /** settings.mail: fields merged in, fields removed. */
+  mail?: { set: Record<string, unknown>; unset: string[] } | null;
+  /** The sealed SMTP password to store; null removes it; undefined leaves it. */
+  smtpPasswordSealed?: string | null;
   corsOrigins: string[] | undefined;
   hostnames: string[] | undefined;
 }
@@ -108,13 +114,16 @@ export async function updateTenant(
   const setHosts = change.hostnames !== undefined;
   const hosts = textArray(change.hostnames ?? []);
   const setCORS = change.corsOrigins !== undefined;
+  const setSMTPPassword = change.smtpPasswordSealed !== undefined;
+  const mailUnset = (change.mail?.unset ?? []).map((key) => sql` #- ${`{mail,${key}}`}::text[]`);
   const details = {
     fields: [
       ...(change.name !== undefined ? ['name'] : []),
       ...Object.keys(change.settings),
       ...(change.passwordPolicy !== null ? ['passwordPolicy'] : []),
       ...(change.lockout !== null ? ['lockout'] : []),
-      ...(change.mail !== null ? ['mail'] : []),
+      ...(change.mail != null ? ['mail'] : []),
+      ...(change.smtpPasswordSealed !== undefined ? ['smtpPassword'] : []),
       ...(setCORS ? ['corsOrigins'] : []),
       ...(setHosts ? ['hostnames'] : []),
     ],
@@ -128,9 +137,11 @@ export async function updateTenant(
     u as (
       update tenants set
         name = coalesce(${change.name ?? null}::text, name),
-        settings = settings || ${JSON.stringify(change.settings)}::jsonb
+        settings = (settings || ${JSON.stringify(change.settings)}::jsonb
           || ${mergeNested('passwordPolicy', change.passwordPolicy)} || ${mergeNested('lockout', change.lockout)}
-          || ${mergeMail(change.mail)},
+          || ${mergeMail(change.mail?.set ?? null)})${sql.join(mailUnset, sql``)},
+        smtp_password_sealed = case when ${setSMTPPassword}::boolean
+          then ${change.smtpPasswordSealed ?? null}::text else smtp_password_sealed end,
         cors_origins = case when ${setCORS}::boolean then ${textArray(change.corsOrigins ?? [])} else cors_origins end,
         updated_at = ${at}::timestamptz
       where id = (select id from t) and (select n from taken) = 0

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { readJSON } from '../../http/json.ts';
 import { recordAuditEvent } from '../audit/events.ts';
+import { sealSMTPPassword, storeSMTPPassword } from '../mail/repo.ts';
 import { SLUG } from '../tenants/context.ts';
 import { createTenant, validateCORSOrigins } from '../tenants/service.ts';
 import { retireSigningKey, rotateSigningKey } from '../tokens/rotation.ts';
@@ -87,7 +88,7 @@ export function tenantView(tenant: AdminTenant): z.infer<typeof tenantSchema> {
     id: tenant.id,
     slug: tenant.slug,
     name: tenant.name,
-    settings: settingsView(tenant.settings),
+    settings: settingsView(tenant.settings, tenant.smtpPasswordSet),
     cors_origins: tenant.corsOrigins,
     hostnames: tenant.hostnames,
     created_at: tenant.createdAt.toISOString(),
@@ -123,6 +124,14 @@ tenantRoutes.post('/tenants', requireScope('tenants:write'), async (c) => {
       hostnames: input.hostnames,
     },
   );
+  // The sealed password is bound to the tenant's id, known only now: one more round trip.
+  const password = input.settings.mail?.password;
+  if (typeof password === 'string')
+    await storeSMTPPassword(
+      deps.db,
+      created.id,
+      await sealSMTPPassword(deps.config.secretKey, created.id, password),
+    );
   // createTenant owns its batch, so the event follows in the read-back round trip.
   const event = adminEvent(
     by,
@@ -153,8 +162,20 @@ tenantRoutes.patch('/tenants/:slug', requireScope('tenants:write'), async (c) =>
   const slug = pathSlug(c.req.param('slug'));
   const input = await readJSON(c, updateTenantRequestSchema);
   const patch = storedPatch(input.settings ?? {});
+  const { deps } = c.var;
+  // A new SMTP password is sealed bound to the tenant's id: one more round trip to learn it.
+  let smtpPasswordSealed: string | null | undefined =
+    patch.smtpPassword === null ? null : undefined;
+  if (typeof patch.smtpPassword === 'string') {
+    const tenant = (await getTenant(deps.db, slug)) ?? unknownTenant();
+    smtpPasswordSealed = await sealSMTPPassword(
+      deps.config.secretKey,
+      tenant.id,
+      patch.smtpPassword,
+    );
+  }
   const outcome = await updateTenant(
-    c.var.deps.db,
+    deps.db,
     slug,
     {
       name: input.name,
@@ -162,6 +183,7 @@ tenantRoutes.patch('/tenants/:slug', requireScope('tenants:write'), async (c) =>
       passwordPolicy: patch.passwordPolicy,
       lockout: patch.lockout,
       mail: patch.mail,
+      smtpPasswordSealed,
       corsOrigins:
         input.cors_origins === undefined ? undefined : validateCORSOrigins(input.cors_origins),
       hostnames: input.hostnames === undefined ? undefined : [...new Set(input.hostnames)],

@@ -15,6 +15,7 @@ export type AuditEventType =
   | 'security.ratelimit.exceeded'
   | 'security.bootstrap.used'
   | 'security.recovery_code.used'
+  | 'mail.failed'
   | `security.${string}`
   | `admin.${string}`;
 

@@ -270,6 +270,11 @@ function envelope(
 }
 
 const SEALED: Readonly<Record<string, SealedColumn>> = {
+  // The tenant's SMTP password (settings.mail), bound to the tenant's id (src/features/mail/repo.ts).
+  tenants: {
+    column: 'smtp_password_sealed',
+    ...envelope(KEY_PURPOSE.secretEncryption, false, (row) => `smtp-password:${String(row.id)}`),
+  },
   signing_keys: {
     column: 'private_key',
     ...envelope(

@@ -15,6 +15,8 @@ export const tenants = pgTable('tenants', {
     .array()
     .notNull()
     .default(sql`'{}'::text[]`),
+  /** The tenant's SMTP password (settings.mail), sealed: AES-256-GCM under SECRET_KEY (mail/repo.ts). */
+  smtpPasswordSealed: text('smtp_password_sealed'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_EMAIL_CONTENT, emailContentSettingsSchema } from '../email/settings.ts';
+import { mailTransportSettingsSchema } from '../mail/settings.ts';
 import { mfaSettingsSchema } from '../mfa/settings.ts';
 
 export const PASSWORD_CLASSES = ['lowercase', 'uppercase', 'digit', 'symbol'] as const;
@@ -70,8 +71,13 @@ export const tenantSettingsSchema = z.object({
   mfa: mfaSettingsSchema.shape.mfa,
   /** Passkeys: relying party id, allowed origins and display name. */
   webauthn: mfaSettingsSchema.shape.webauthn,
-  /** Mail content: links, product name, templates, reset TTL, OTP sign-in (src/features/email). */
-  mail: emailContentSettingsSchema.default(() => structuredClone(DEFAULT_EMAIL_CONTENT)),
+  /**
+   * Outgoing mail: the tenant's own SMTP server (src/features/mail/settings.ts) and the mails'
+   * content: links, product name, templates, reset TTL, OTP sign-in (src/features/email).
+   */
+  mail: mailTransportSettingsSchema
+    .extend(emailContentSettingsSchema.shape)
+    .default(() => structuredClone(DEFAULT_EMAIL_CONTENT)),
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { cryptoRandom, type Random } from '../../../src/deps.ts';
 import { recordAuditEvent } from '../../../src/features/audit/events.ts';
+import { sealSMTPPassword, storeSMTPPassword } from '../../../src/features/mail/repo.ts';
 import { sealChain } from '../../../src/features/audit/service.ts';
 import { TABLES, createSecretCodec, type Row } from '../../../src/features/backup/tables.ts';
 import { encodeHex } from '../../../src/lib/encoding.ts';
@@ -67,6 +68,8 @@ export interface FilledTenant {
   email: string;
   userId: string;
   accessToken: string;
+  /** The tenant's SMTP password (settings.mail), stored sealed. */
+  smtpPassword: string;
 }
 
 /**
@@ -151,8 +154,10 @@ export async function makeFilledTenant(): Promise<FilledTenant> {
     });
   }
   const config = testConfig();
+  const smtpPassword = `smtp-${crypto.randomUUID()}`;
+  await storeSMTPPassword(db, t, await sealSMTPPassword(config.secretKey, t, smtpPassword));
   while ((await sealChain({ db, secretKey: config.secretKey }, t)) > 0);
-  return { tenant, email, userId, accessToken };
+  return { tenant, email, userId, accessToken, smtpPassword };
 }
 
 /**

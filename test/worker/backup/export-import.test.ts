@@ -7,6 +7,7 @@ import { verifyChain } from '../../../src/features/audit/service.ts';
 import { startExport } from '../../../src/features/backup/export.ts';
 import { importTenant } from '../../../src/features/backup/import.ts';
 import { NOT_TENANT_DATA, TABLES } from '../../../src/features/backup/tables.ts';
+import { loadTenantMail, openSMTPPassword } from '../../../src/features/mail/repo.ts';
 import { encodeBase64url } from '../../../src/lib/encoding.ts';
 import { testDeps } from '../admin/fixtures.ts';
 import { testConfig, testDB, uniqueSlug } from '../fixtures.ts';
@@ -140,6 +141,10 @@ describe('restore into a deployment with another SECRET_KEY', () => {
       );
       const hash = String(stored.rows[0]?.password_hash);
       expect(hash).toMatch(/\$p=e1\$/);
+      const mail = await loadTenantMail(testDB(), { id: result.tenant.id });
+      expect(await openSMTPPassword(otherSecret, result.tenant.id, mail!.passwordSealed!)).toBe(
+        filled.smtpPassword,
+      );
       const loginWith = (secret: Uint8Array) =>
         send(
           `/t/${slug}/v1/auth/login`,
@@ -198,6 +203,12 @@ describe('import under another slug', () => {
       expect(copiedKey!.kid).not.toBe(originalKey!.kid);
       expect(copiedKey!.public_jwk.kid).toBe(copiedKey!.kid);
       expect(copiedKey!.private_key).toBe(originalKey!.private_key);
+      // The SMTP password travels opened and is sealed again, bound to the copy's id.
+      const mail = await loadTenantMail(testDB(), { id: result.tenant.id });
+      expect(mail!.passwordSealed).toMatch(/^v1\./);
+      expect(
+        await openSMTPPassword(testConfig().secretKey, result.tenant.id, mail!.passwordSealed!),
+      ).toBe(filled.smtpPassword);
       // The group hierarchy survived the remap.
       const groups = copy.tenant_groups!.map(
         (row) => JSON.parse(row) as { id: string; parent_id: string | null },

@@ -12,6 +12,7 @@ import { requestBudget, type RequestBudget } from '../limits.ts';
 const PRODUCTION_SECRET_KEY = 'cHJvZHVjdGlvbi10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE=';
 const DATABASE_PASSWORD = 'planted-database-password-7f3a';
 const REDIS_TOKEN = 'planted-redis-token-91bc';
+const SMTP_PASSWORD = 'planted-smtp-password-c4e2';
 
 /** A production configuration that passes every check; each test breaks one item of it. */
 const PRODUCTION: Partial<TestEnv> = {
@@ -22,6 +23,8 @@ const PRODUCTION: Partial<TestEnv> = {
   UPSTASH_REDIS_REST_URL: 'https://redis.example.com',
   UPSTASH_REDIS_REST_TOKEN: REDIS_TOKEN,
   BACKUP_PASSPHRASE: 'production test backup passphrase',
+  SMTP_URL: `smtps://mailer:${SMTP_PASSWORD}@smtp.example.com:465`,
+  MAIL_FROM: 'Gatehouse <no-reply@example.com>',
   COOKIE_SECURE: 'true',
   CORS_ORIGINS: 'https://app.example.com',
   DEFAULT_TENANT: '',
@@ -106,6 +109,29 @@ const REFUSALS: Refusal[] = [
     override: { OPERATOR_PASSWORD_MIN_LENGTH: '257' },
     setting: 'OPERATOR_PASSWORD_MIN_LENGTH',
   },
+  // The queue is bound (wrangler.toml): mail needs a server to go through.
+  { name: 'SMTP_URL is missing', override: { SMTP_URL: undefined }, setting: 'SMTP_URL' },
+  {
+    name: 'SMTP_URL is plaintext to a remote host',
+    override: { SMTP_URL: `smtp://mailer:${SMTP_PASSWORD}@smtp.example.com:2525?tls=none` },
+    setting: 'SMTP_URL',
+  },
+  {
+    name: 'SMTP_URL is plaintext even to loopback',
+    override: { SMTP_URL: `smtp://mailer:${SMTP_PASSWORD}@127.0.0.1:2525?tls=none` },
+    setting: 'SMTP_URL',
+  },
+  {
+    name: 'SMTP_URL is not an SMTP URL',
+    override: { SMTP_URL: `https://mailer:${SMTP_PASSWORD}@smtp.example.com` },
+    setting: 'SMTP_URL',
+  },
+  { name: 'MAIL_FROM is missing', override: { MAIL_FROM: undefined }, setting: 'MAIL_FROM' },
+  {
+    name: 'MAIL_FROM carries a line break',
+    override: { MAIL_FROM: 'Gatehouse\r\nBcc: victim@example.com <no-reply@example.com>' },
+    setting: 'MAIL_FROM',
+  },
   ...DEV_ONLY_SETTINGS.map((name) => ({
     name: `development-only switch ${name} is set`,
     override: { [name]: 'http://127.0.0.1:1' },
@@ -127,9 +153,13 @@ function parseLogs(logs: string[]): LogLine[] {
 
 /** Every secret of the bindings used, which no body or log line may contain. */
 function secretsOf(bindings: Partial<TestEnv>): string[] {
-  return [bindings.SECRET_KEY, bindings.BACKUP_PASSPHRASE, DATABASE_PASSWORD, REDIS_TOKEN].filter(
-    (value): value is string => value !== undefined && value !== '',
-  );
+  return [
+    bindings.SECRET_KEY,
+    bindings.BACKUP_PASSPHRASE,
+    DATABASE_PASSWORD,
+    REDIS_TOKEN,
+    SMTP_PASSWORD,
+  ].filter((value): value is string => value !== undefined && value !== '');
 }
 
 function expectNoSecrets(text: string, bindings: Partial<TestEnv>): void {
