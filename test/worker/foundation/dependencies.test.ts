@@ -142,7 +142,14 @@ describe('R2 and queue calls a request waits on', () => {
       waitUntil: () => undefined,
     });
     const error = await deps.mail
-      .enqueue({} as Parameters<typeof deps.mail.enqueue>[0])
+      .enqueue({
+        tenantId: crypto.randomUUID(),
+        to: 'someone@example.com',
+        subject: 'A subject',
+        text: 'text',
+        html: '<p>html</p>',
+        kind: 'test',
+      })
       .catch((e: unknown) => e);
     expect(failedDependency(error)).toBe('queue');
   });
