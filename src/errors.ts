@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 export type ErrorCode =
   | 'invalid_request'
   | 'invalid_json'
+  | 'invalid_characters'
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'not_found'
@@ -60,6 +61,8 @@ export type ErrorCode =
 const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_request: 400,
   invalid_json: 400,
+  // Control characters or unpaired surrogates in any text (src/http/text.ts).
+  invalid_characters: 400,
   unsupported_media_type: 415,
   payload_too_large: 413,
   not_found: 404,
