@@ -129,3 +129,34 @@ describe('path segments that do not decode answer 400 through the error handler'
     );
   });
 });
+
+describe('the rest of the boundary', () => {
+  it('refuses JSON nested past 32 levels with 400 invalid_request (10,000 levels too)', async () => {
+    for (const depth of [33, 10_000]) {
+      const sent = await send(`${tenant.base}/v1/auth/login`, {
+        method: 'POST',
+        body: `${'['.repeat(depth)}${']'.repeat(depth)}`,
+        headers: { 'Content-Type': 'application/json' },
+      });
+      await expectRefused(sent, 400, 'invalid_request');
+    }
+  });
+
+  it('backup import: a control character in the passphrase or slug field', async () => {
+    for (const [name, value] of [
+      ['passphrase', 'a long passphrase\u0000with NUL'],
+      ['slug', 'copy\u0000'],
+    ]) {
+      const form = new FormData();
+      form.set('file', new File([new Uint8Array([0x62, 0x6b, 0x70, 0x31])], 'x.bkp1'));
+      form.set('passphrase', 'a long enough passphrase');
+      form.set(name!, value!);
+      const sent = await send(`${ADMIN}/tenants/import`, {
+        method: 'POST',
+        body: form,
+        headers: auth,
+      });
+      await expectRefused(sent, 400, 'invalid_characters');
+    }
+  });
+});
