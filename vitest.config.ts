@@ -27,6 +27,9 @@ export default defineConfig({
                 TEST_BOOTSTRAP_DATABASE_URL: inject('bootstrapDatabaseURL'),
                 DEFAULT_TENANT: '',
                 LOG_LEVEL: 'info',
+                // The fuzz suite (test/worker/fuzz): a fixed seed unless one is asked for.
+                GATEHOUSE_FUZZ_SEED: process.env.GATEHOUSE_FUZZ_SEED ?? '',
+                GATEHOUSE_FUZZ_RUNS: process.env.GATEHOUSE_FUZZ_RUNS ?? '',
               },
             },
           })),

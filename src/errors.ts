@@ -119,6 +119,9 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   server_error: 500,
 };
 
+/** The codes as a list, for clients and tests that check a code is one of ours. */
+export const ERROR_CODES = Object.keys(DEFAULT_STATUS) as ErrorCode[];
+
 export interface AppErrorOptions {
   status?: ContentfulStatusCode;
   cause?: unknown;
