@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../admin/fixtures.ts';
 import { anyText, forbiddenText, headerText, jsonValue, oddText } from './arbitraries.ts';
-import { runFamily, type FuzzRequest } from './run.ts';
+import { fuzzTimeout, runFamily, type FuzzRequest } from './run.ts';
 import { fuzzOperator, ownRows, type FuzzOperator } from './setup.ts';
 
 let admin: FuzzOperator;
@@ -135,12 +135,16 @@ const upload: fc.Arbitrary<FuzzRequest> = fc.oneof(
 );
 
 describe('fuzz: backup import', () => {
-  it('answers every junk upload with a coded 4xx, never a 5xx, and writes no row', async () => {
-    const owners = { operatorId: admin.operator.id, keyId: admin.keyId };
-    const before = await ownRows(owners);
-    expect(Object.keys(before).length, 'tables in the snapshot').toBeGreaterThan(2);
-    const report = await runFamily('backup-import', upload);
-    expect(report.serverErrors).toBe(0);
-    expect(await ownRows(owners)).toEqual(before);
-  });
+  it(
+    'answers every junk upload with a coded 4xx, never a 5xx, and writes no row',
+    async () => {
+      const owners = { operatorId: admin.operator.id, keyId: admin.keyId };
+      const before = await ownRows(owners);
+      expect(Object.keys(before).length, 'tables in the snapshot').toBeGreaterThan(2);
+      const report = await runFamily('backup-import', upload);
+      expect(report.serverErrors).toBe(0);
+      expect(await ownRows(owners)).toEqual(before);
+    },
+    fuzzTimeout(),
+  );
 });

@@ -43,6 +43,11 @@ export function fuzzRequests(): number {
   return setting;
 }
 
+/** A test's time limit that grows with GATEHOUSE_FUZZ_RUNS (credential routes sleep their floor). */
+export function fuzzTimeout(): number {
+  return 30_000 + fuzzRequests() * 40;
+}
+
 /** Every limit allows: the fuzz is after parsing, and 429s would hide the routes behind them. */
 const allowAll: RateLimiter = {
   hit: async (requests) =>
