@@ -30,6 +30,9 @@ export default defineConfig({
                 SMTP_URL: inject('smtpURL'),
                 MAIL_FROM: 'Gatehouse Tests <no-reply@gatehouse.test>',
                 TEST_SMTP_CONTROL_URL: inject('smtpControlURL'),
+                // The fuzz suite (test/worker/fuzz): a fixed seed unless one is asked for.
+                GATEHOUSE_FUZZ_SEED: process.env.GATEHOUSE_FUZZ_SEED ?? '',
+                GATEHOUSE_FUZZ_RUNS: process.env.GATEHOUSE_FUZZ_RUNS ?? '',
               },
             },
           })),

@@ -18,6 +18,7 @@ import { sessionRoutes } from './features/sessions/routes.ts';
 import { tenantCORS, tenantScope } from './features/tenants/middleware.ts';
 import { tokenRoutes } from './features/tokens/routes.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { assertCleanURL, decodeOrRaw } from './http/text.ts';
 import { credentialTimingFloor } from './http/timing-floor.ts';
 import { createLogger, describeError } from './log.ts';
 import { currentRequestScope, runInRequestScope } from './request-scope.ts';
@@ -58,6 +59,14 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   });
 
   app.use(securityHeaders);
+
+  // The text rule for the URL, before any work: every path segment and query parameter decodes
+  // to UTF-8 without control characters (src/http/text.ts). Bodies get it in readJSON.
+  app.use(async (c, next) => {
+    const url = new URL(c.req.url);
+    assertCleanURL(currentRequestScope()?.path ?? url.pathname, url.search);
+    await next();
+  });
 
   // A configuration that fails validation refuses every request, naming the setting.
   app.use(async (c, next) => {
@@ -198,7 +207,8 @@ export function createFetchHandler(options: AppOptions = {}): FetchHandler {
       routed = inside ? path.slice(basePath.length) || '/' : '/\0outside-base-path';
     }
     const prefixed = TENANT_PREFIX.exec(routed);
-    const tenantSlug = prefixed === null ? undefined : decodeURIComponent(prefixed[1]!);
+    // A slug that does not decode is refused inside the app, by the URL rule, as a JSON 400.
+    const tenantSlug = prefixed === null ? undefined : decodeOrRaw(prefixed[1]!);
     if (prefixed !== null) routed = prefixed[2] || '/';
     if (routed !== path) {
       url.pathname = routed;

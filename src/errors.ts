@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 export type ErrorCode =
   | 'invalid_request'
   | 'invalid_json'
+  | 'invalid_characters'
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'not_found'
@@ -67,6 +68,8 @@ export type ErrorCode =
 const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_request: 400,
   invalid_json: 400,
+  // Control characters or unpaired surrogates in any text (src/http/text.ts).
+  invalid_characters: 400,
   unsupported_media_type: 415,
   payload_too_large: 413,
   not_found: 404,
@@ -131,6 +134,9 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   email_otp_disabled: 403,
   server_error: 500,
 };
+
+/** The codes as a list, for clients and tests that check a code is one of ours. */
+export const ERROR_CODES = Object.keys(DEFAULT_STATUS) as ErrorCode[];
 
 export interface AppErrorOptions {
   status?: ContentfulStatusCode;

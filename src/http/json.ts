@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { AppError } from '../errors.ts';
+import { assertCleanJSON } from './text.ts';
 
 /** Request bodies past this are refused before parsing. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -9,6 +10,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
  * Reads a JSON body and validates it. Only `application/json` is accepted: the form and text
  * types a cross-site page may send without a preflight are refused (415), which closes CSRF's
  * simple-request path. An empty body counts as `{}` so optional-body endpoints work from curl.
+ * Every string and key must pass the text rule (`assertCleanJSON`) before the schema sees it.
  */
 export async function readJSON<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
   const text = await readBodyText(c);
@@ -23,6 +25,7 @@ export async function readJSON<T extends z.ZodType>(c: Context, schema: T): Prom
   } catch {
     throw new AppError('invalid_json', 'the body is not valid JSON');
   }
+  assertCleanJSON(value);
   return parse(schema, value);
 }
 

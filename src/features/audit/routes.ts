@@ -109,11 +109,13 @@ auditRoutes.post('/tenants/:slug/users/:id/unlock', requireScope('users:write'),
   const { deps } = c.var;
   const tenant = await findTenant(deps.db, { ref: { by: 'slug', slug }, tenant: null });
   if (tenant === null) throw new AppError('unknown_tenant', 'no such tenant');
-  const { wasLocked } = await unlockAccount(deps, tenant.id, userId, {
+  const result = await unlockAccount(deps, tenant.id, userId, {
     type: adminActor(c).actor.type,
     id: adminActor(c).actor.id ?? null,
   });
-  return c.json({ status: wasLocked ? 'unlocked' : 'not_locked' });
+  // Like every other user route: an id outside the tenant is no user here.
+  if (result === null) throw new AppError('not_found', 'no such user');
+  return c.json({ status: result.wasLocked ? 'unlocked' : 'not_locked' });
 });
 
 export const auditDocs: RouteDoc[] = [
@@ -137,6 +139,7 @@ export const auditDocs: RouteDoc[] = [
         description: 'unlocked or not_locked',
         schema: z.object({ status: z.enum(['unlocked', 'not_locked']) }),
       },
+      404: { description: '`unknown_tenant`, or `not_found`: the id is no user of the tenant' },
     },
   },
 ];

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { readJSON } from '../../http/json.ts';
+import { assertCleanText } from '../../http/text.ts';
 import { recordAuditEvent } from '../audit/events.ts';
 import { adminActor, adminEvent } from '../admin/audit.ts';
 import { requireScope, type AdminEnv } from '../admin/auth.ts';
@@ -86,6 +87,9 @@ backupRoutes.post('/tenants/import', requireScope('backups:import'), async (c) =
   if (slug !== null && typeof slug !== 'string') {
     throw new AppError('invalid_request', 'slug must be a text field');
   }
+  // The text rule of JSON bodies (src/http/text.ts), for this route's form fields.
+  assertCleanText(passphrase, 'passphrase');
+  if (slug !== null) assertCleanText(slug, 'slug');
   const { deps } = c.var;
   const by = adminActor(c);
   const result = await importTenant(deps, file.stream(), passphrase, {

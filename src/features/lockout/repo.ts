@@ -80,14 +80,17 @@ export async function recordLoginFailure(
   };
 }
 
-/** Lifts a lock and forgets the failures; false when the account had no lock in force. */
+/**
+ * Lifts a lock and forgets the failures; false when the account had no lock in force, null when
+ * the id is no user of the tenant (nothing is touched then: the failures row belongs to a user).
+ */
 export async function clearLoginFailures(
   db: Database,
   tenantId: string,
   userId: string,
   now: Date,
   actor: { type: ActorType; id: string | null },
-): Promise<{ wasLocked: boolean }> {
+): Promise<{ wasLocked: boolean } | null> {
   const result = await db.execute(sql`
     with cleared as (
       delete from login_failures
@@ -108,7 +111,11 @@ export async function clearLoginFailures(
         },
       )}
     )
-    select exists (select 1 from cleared where locked_until > ${now.toISOString()}::timestamptz) as was_locked`);
-  const wasLocked = result.rows[0]?.was_locked;
-  return { wasLocked: wasLocked === true || wasLocked === 't' };
+    select
+      exists (select 1 from cleared where locked_until > ${now.toISOString()}::timestamptz) as was_locked,
+      exists (select 1 from users where id = ${userId}::uuid and tenant_id = ${tenantId}::uuid) as is_user`);
+  const row = result.rows[0];
+  const isTrue = (value: unknown): boolean => value === true || value === 't';
+  if (!isTrue(row?.is_user)) return null;
+  return { wasLocked: isTrue(row?.was_locked) };
 }

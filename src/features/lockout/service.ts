@@ -15,16 +15,17 @@ export function isAccountLocked(
 
 /**
  * For operators and tenant admins (the admin API): lifts a lockout and resets the failure count
- * of one account, in one round trip. `wasLocked` says whether a lock was in force.
+ * of one account, in one round trip. `wasLocked` says whether a lock was in force; null when the
+ * id is not a user of this tenant.
  */
 export async function unlockAccount(
   deps: Deps,
   tenantId: string,
   userId: string,
   actor: { type: ActorType; id: string | null },
-): Promise<{ wasLocked: boolean }> {
+): Promise<{ wasLocked: boolean } | null> {
   // security.account.unlocked is recorded inside the same statement when a lock was lifted.
   const result = await clearLoginFailures(deps.db, tenantId, userId, deps.clock.now(), actor);
-  if (result.wasLocked) deps.log.info('account unlocked', { tenantId, userId });
+  if (result?.wasLocked) deps.log.info('account unlocked', { tenantId, userId });
   return result;
 }
