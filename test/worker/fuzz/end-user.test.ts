@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { requestFor } from './requests.ts';
-import { familyRoutes, fuzzTimeout, runFamily } from './run.ts';
+import { familyRoutes, fuzzTimeout, isEmailRoute, runFamily } from './run.ts';
 import { fuzzAccount, ownRows, type FuzzAccount } from './setup.ts';
 
 let account: FuzzAccount;
@@ -19,7 +19,8 @@ describe('fuzz: end-user routes', () => {
         (r) =>
           (r.path.startsWith('/v1/auth/') || r.path.startsWith('/.well-known/')) &&
           !r.path.startsWith('/v1/auth/mfa') &&
-          !r.path.startsWith('/v1/auth/passkeys'),
+          !r.path.startsWith('/v1/auth/passkeys') &&
+          !isEmailRoute(r.path),
       );
       expect(routes.length).toBeGreaterThan(10);
       const before = await ownRows({ tenantId: account.tenant.id });

@@ -205,6 +205,15 @@ export async function runFamily(
   return report;
 }
 
+/** The email flows (verification, password reset, one-time codes): a family of their own. */
+export function isEmailRoute(path: string): boolean {
+  return (
+    path.startsWith('/v1/auth/email') ||
+    path === '/v1/auth/password/forgot' ||
+    path === '/v1/auth/password/reset'
+  );
+}
+
 /** The documented routes of a family, with what their body schemas say. */
 export function familyRoutes(
   matches: (route: RouteDoc) => boolean,
