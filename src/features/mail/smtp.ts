@@ -70,16 +70,21 @@ export function safeAnswer(text: string): string {
     .slice(0, 300);
 }
 
-/** The last reply's code decides: 5xx permanent, anything else (4xx, no reply at all) transient. */
+/**
+ * The last reply's code decides: 5xx permanent, anything else (4xx, no reply at all) transient. A
+ * library refusal no retry can fix (the server asks for AUTH we cannot do) is permanent, whatever
+ * the last reply was (typically EHLO's 250).
+ */
 function classify(lastReply: string | null, error: unknown): MailDeliveryError {
   if (error instanceof MailDeliveryError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  if (/requires authentication|No supported auth method/i.test(message))
+    return new MailDeliveryError(true, safeAnswer(message));
   const lines = (lastReply ?? '').split(/\r?\n/).filter((line) => /^\d{3}/.test(line));
   const final = lines.at(-1) ?? null;
-  if (final !== null) return new MailDeliveryError(final.startsWith('5'), safeAnswer(final));
-  // Library refusals that no retry can fix: a server asking for AUTH we cannot do.
-  const config = /requires authentication|No supported auth method/i.test(message);
-  return new MailDeliveryError(config, safeAnswer(message));
+  if (final !== null && !final.startsWith('2'))
+    return new MailDeliveryError(final.startsWith('5'), safeAnswer(final));
+  return new MailDeliveryError(false, safeAnswer(message));
 }
 
 /** worker-mailer's internals this module relies on (version 1.2.1). */

@@ -149,7 +149,10 @@ describe('tenant SMTP settings', () => {
     ]) {
       const sent = await admin(`/tenants/${tenant.slug}`, 'PATCH', { settings: { mail } });
       expect(sent.response.status, JSON.stringify(mail)).toBe(400);
-      expect(await sent.json()).toMatchObject({ error: 'invalid_request' });
+      // A line break is refused at the boundary, before the field's own rule (src/http/text.ts).
+      const hasLineBreak = Object.values(mail).some((v) => /[\r\n]/.test(String(v)));
+      const code = hasLineBreak ? 'invalid_characters' : 'invalid_request';
+      expect(await sent.json()).toMatchObject({ error: code });
     }
     expect(await storedMail()).toBe(before);
   });
@@ -196,6 +199,22 @@ describe('tenant SMTP settings', () => {
       expect(text).not.toContain(btoa(`\u0000${wrong.username}\u0000${wrong.password}`));
     }
     expect(await smtpAuthAttempts()).toContainEqual({ username: login.username, accepted: false });
+  });
+
+  it('a server asking for AUTH from a tenant without a username is a permanent failure saying so', async () => {
+    const { tenant, sent } = await tenantWithSMTP(uniqueLogin(), {
+      username: null,
+      password: null,
+    });
+    expect(sent.response.status).toBe(200);
+    const dlq = recordingQueue();
+    const batch = batchFor(tenant.id, uniqueRecipient());
+    const ctx = createExecutionContext();
+    await handleMailBatch(batch, { ...testEnv, MAIL_DEAD_LETTER_QUEUE: dlq.queue }, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(1);
+    const dead = dlq.sent[0] as DeadMail;
+    expect(dead).toMatchObject({ permanent: true });
+    expect(dead.answer).toMatch(/requires authentication/);
   });
 
   it('STARTTLS mode refuses a server that does not offer STARTTLS before sending the login', async () => {
@@ -256,7 +275,8 @@ describe('POST /tenants/{slug}/mail/test', () => {
     for (const to of ['not-an-address', 'a@b.example\r\nBcc: c@d.example', 'Name <a@b.example>']) {
       const sent = await admin(`/tenants/${tenant.slug}/mail/test`, 'POST', { to });
       expect(sent.response.status).toBe(400);
-      expect(await sent.json()).toMatchObject({ error: 'invalid_request' });
+      const code = /[\r\n]/.test(to) ? 'invalid_characters' : 'invalid_request';
+      expect(await sent.json()).toMatchObject({ error: code });
     }
     const missing = await admin(
       `/tenants/no-such-${crypto.randomUUID().slice(0, 8)}/mail/test`,
