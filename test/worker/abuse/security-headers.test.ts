@@ -18,6 +18,7 @@ const PRODUCTION: Partial<TestEnv> = {
   UPSTASH_REDIS_REST_TOKEN: 'unused',
   COOKIE_SECURE: 'true',
   BACKUP_PASSPHRASE: 'production test backup passphrase',
+  SMTP_URL: 'smtps://mailer:unused@smtp.example.com',
   DEV_NEON_HTTP_ENDPOINT: undefined,
   DEV_NEON_WS_PROXY: undefined,
 };
