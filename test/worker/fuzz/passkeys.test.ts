@@ -1,36 +1,7 @@
 // Fuzz: the passkey API (/t/{slug}/v1/auth/passkeys/*) with hostile requests. See run.ts.
-import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { requestFor } from './requests.ts';
-import { familyRoutes, fuzzTimeout, runFamily } from './run.ts';
-import { fuzzAccount, ownRows, type FuzzAccount } from './setup.ts';
+import { describeTenantFamily } from './tenant-family.ts';
 
-let account: FuzzAccount;
-
-beforeAll(async () => {
-  account = await fuzzAccount();
-});
-
-describe('fuzz: passkey routes', () => {
-  it(
-    'answers every malformed request with a coded 4xx, never a 5xx, and writes no row',
-    async () => {
-      const routes = familyRoutes((r) => r.path.startsWith('/v1/auth/passkeys'));
-      expect(routes.length).toBeGreaterThan(4);
-      const before = await ownRows({ tenantId: account.tenant.id });
-      expect(Object.keys(before).length, 'tables in the snapshot').toBeGreaterThan(2);
-      const report = await runFamily(
-        'passkeys',
-        requestFor(routes, {
-          prefix: account.tenant.base,
-          validAuth: [account.jar.header()],
-          cookieName: account.cookieName,
-          params: { id: fc.uuid() },
-        }),
-      );
-      expect(report.serverErrors).toBe(0);
-      expect(await ownRows({ tenantId: account.tenant.id })).toEqual(before);
-    },
-    fuzzTimeout(),
-  );
+describeTenantFamily('passkeys', {
+  inFamily: (r) => r.path.startsWith('/v1/auth/passkeys'),
+  minRoutes: 5,
 });
