@@ -11,3 +11,5 @@ export * from '../features/audit/schema.ts';
 export * from '../features/mfa/schema.ts';
 export * from '../features/passkeys/schema.ts';
 export * from '../features/email/schema.ts';
+export * from '../features/clients/schema.ts';
+export * from '../features/oidc/schema.ts';

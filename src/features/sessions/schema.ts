@@ -29,6 +29,14 @@ export const sessions = pgTable(
     idleExpiresAt: timestamp('idle_expires_at', { withTimezone: true }).notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /**
+     * How the user proved who they are for this session (RFC 8176 values: `pwd`, `otp`, `hwk`,
+     * `mfa`, …): the ID token's `amr`. Empty for sessions begun before it was recorded.
+     */
+    amr: text('amr')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
   },
   (table) => [index('sessions_user_idx').on(table.userId)],
 );
