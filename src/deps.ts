@@ -1,6 +1,6 @@
 import { createDatabase, type Database } from './db/client.ts';
 import { BINDING_TIMEOUT_MS, withDeadline } from './dependencies.ts';
-import type { Config, Env } from './env.ts';
+import { rootKeysOf, type Config, type Env } from './env.ts';
 import type { Logger } from './log.ts';
 import { pbkdf2SHA256, type Pbkdf2SHA256 } from './lib/pbkdf2.ts';
 import { createPasswordHasher, type PasswordHasher } from './features/accounts/password.ts';
@@ -61,7 +61,7 @@ export function createDeps(input: DepsInput): Deps {
     clock: systemClock,
     random: cryptoRandom,
     log: input.log,
-    passwords: createPasswordHasher(input.config.secretKey),
+    passwords: createPasswordHasher(rootKeysOf(input.config)),
     rateLimiter:
       input.config.redis === null
         ? unconfiguredRateLimiter

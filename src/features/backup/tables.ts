@@ -6,7 +6,15 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeBase64, encodeBase64url, encodeHex, utf8 } from '../../lib/encoding.ts';
 import { sealPasswordHash, unsealPasswordHash } from '../accounts/password.ts';
-import { KEY_PURPOSE, deriveAESKey, open, seal, type KeyPurpose } from '../../lib/keys.ts';
+import {
+  KEY_PURPOSE,
+  deriveAESKey,
+  open,
+  rootKeys,
+  seal,
+  type KeyPurpose,
+  type RootKeys,
+} from '../../lib/keys.ts';
 import type { JsonValue } from './records.ts';
 
 export type Row = { [column: string]: JsonValue };
@@ -300,19 +308,24 @@ const SEALED: Readonly<Record<string, SealedColumn>> = {
   },
 };
 
-/** The codec for one deployment's SECRET_KEY. */
-export function createSecretCodec(secretKey: Uint8Array): SecretCodec {
-  const keys = new Map<KeyPurpose, Promise<CryptoKey>>();
-  const key = (purpose: KeyPurpose): Promise<CryptoKey> => {
-    let found = keys.get(purpose);
-    if (found === undefined) keys.set(purpose, (found = deriveAESKey(secretKey, purpose)));
-    return found;
-  };
+/**
+ * The codec for one deployment's SECRET_KEY. Seals under the current key; during a rotation,
+ * opens what the previous key sealed too (export reads rows the cron has not resealed yet).
+ */
+export function createSecretCodec(secretKeys: Uint8Array | RootKeys): SecretCodec {
+  const { current, previous } = rootKeys(secretKeys);
   const convert = async (table: string, row: Row, direction: 'open' | 'seal'): Promise<Row> => {
     const sealed = SEALED[table];
     const value = sealed === undefined ? null : row[sealed.column];
     if (sealed === undefined || value === null || value === undefined) return row;
-    const converted = await sealed[direction](await key(sealed.purpose), String(value), row);
+    const text = String(value);
+    let converted: string;
+    try {
+      converted = await sealed[direction](await deriveAESKey(current, sealed.purpose), text, row);
+    } catch (error) {
+      if (direction === 'seal' || previous === null) throw error;
+      converted = await sealed.open(await deriveAESKey(previous, sealed.purpose), text, row);
+    }
     return { ...row, [sealed.column]: converted };
   };
   return {
