@@ -11,6 +11,8 @@ import { MAX_SUBREQUESTS, requestBudget } from './limits.ts';
 export interface TestEnv extends Env {
   TEST_NEON_CONTROL_URL: string;
   TEST_SCRATCH_DATABASE_URL: string;
+  /** A migrated database of the SECRET_KEY rotation test's own (it reseals every row). */
+  TEST_ROTATION_DATABASE_URL: string;
   TEST_SMTP_CONTROL_URL: string;
 }
 

@@ -277,7 +277,7 @@ function envelope(
   };
 }
 
-const SEALED: Readonly<Record<string, SealedColumn>> = {
+export const SEALED: Readonly<Record<string, SealedColumn>> = {
   // The tenant's SMTP password (settings.mail), bound to the tenant's id (src/features/mail/repo.ts).
   tenants: {
     column: 'smtp_password_sealed',
