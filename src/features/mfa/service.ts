@@ -2,13 +2,7 @@ import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { timingSafeEqual } from '../../lib/constant-time.ts';
 import { rootKeysOf } from '../../env.ts';
-import {
-  KEY_PURPOSE,
-  deriveAESKey,
-  hashToken,
-  openWithRootKeys,
-  seal,
-} from '../../lib/keys.ts';
+import { KEY_PURPOSE, deriveAESKey, hashToken, openWithRootKeys, seal } from '../../lib/keys.ts';
 import { utf8 } from '../../lib/encoding.ts';
 import { publicUser, type SignedIn } from '../accounts/service.ts';
 import { enforce } from '../ratelimit/enforce.ts';
