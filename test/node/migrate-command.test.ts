@@ -1,0 +1,189 @@
+// Issue 16, items 3 and 5: `npm run db:migrate` prints the kind of each migration it applies and
+// records it in gatehouse.schema_migrations (backfilling a database migrated before kinds were
+// recorded); in production it and the CLI refuse a DATABASE_URL to a remote host without
+// sslmode=require or stricter. The commands run for real (Node 24, as npm scripts do) against a
+// real Postgres protocol server.
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import journal from '../../drizzle/meta/_journal.json' with { type: 'json' };
+import kinds from '../../drizzle/kinds.json' with { type: 'json' };
+import { startPostgres, type PostgresServer } from '../../scripts/stack/postgres.ts';
+import { databaseURLTLSProblem, isLoopbackHost } from '../../src/lib/database-url.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const PASSWORD = 'planted-db-password-3c9d';
+const REMOTE = `postgres://gatehouse:${PASSWORD}@ep-cool-1234.eu-central-1.aws.neon.tech/gatehouse`;
+
+let server: PostgresServer;
+let databaseURL: string;
+let client: pg.Client;
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a script with exactly these settings (ENVIRONMENT unset unless given: production). */
+function run(script: string, env: Record<string, string>, ...args: string[]): Run {
+  const base = { ...process.env };
+  delete base.ENVIRONMENT;
+  delete base.DATABASE_URL;
+  const result = spawnSync(process.execPath, [script, ...args], {
+    cwd: ROOT,
+    env: { ...base, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const migrateCommand = (env: Record<string, string>): Run => run('scripts/migrate.ts', env);
+
+async function recordedKinds(): Promise<{ idx: number; tag: string; kind: string }[]> {
+  const result = await client.query<{ idx: number; tag: string; kind: string }>(
+    'select idx, tag, kind from gatehouse.schema_migrations order by idx',
+  );
+  return result.rows;
+}
+
+const declared = kinds as Record<string, string>;
+const EXPECTED_ROWS = journal.entries.map(({ idx, tag }) => ({ idx, tag, kind: declared[tag] }));
+
+beforeAll(async () => {
+  server = await startPostgres({ preferPGlite: process.env.GATEHOUSE_TEST_PGLITE === '1' });
+  const target = await server.createDatabase('migrate_command');
+  databaseURL = `postgres://${target.user}@${target.host}:${target.port}/${target.database}`;
+  client = new pg.Client({ connectionString: databaseURL });
+  await client.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await client?.end();
+  await server?.stop();
+});
+
+describe('npm run db:migrate', () => {
+  it('prints each applied migration with its kind and records the kinds, on loopback without sslmode in production', async () => {
+    // ENVIRONMENT is unset: production rules, and a loopback database needs no TLS.
+    const first = migrateCommand({ DATABASE_URL: databaseURL });
+    expect(first.stderr).not.toContain('refused');
+    expect(first.status).toBe(0);
+    for (const { tag, kind } of EXPECTED_ROWS) {
+      expect(first.stdout).toContain(`Applied ${tag}: ${kind}\n`);
+    }
+    // 0000 creates everything: the run as a whole is breaking, and says so.
+    expect(first.stdout).toMatch(
+      new RegExp(`schema version ${journal.entries.length}; applied breaking migrations`),
+    );
+    expect(await recordedKinds()).toEqual(EXPECTED_ROWS);
+  }, 90_000);
+
+  it('applies and prints nothing on a second run', () => {
+    const second = migrateCommand({ DATABASE_URL: databaseURL });
+    expect(second.status).toBe(0);
+    expect(second.stdout).not.toContain('Applied ');
+    expect(second.stdout).toContain(`schema version ${journal.entries.length}; nothing to apply`);
+  }, 60_000);
+
+  it('backfills the kinds of a database migrated before kinds were recorded, keeping newer rows', async () => {
+    await client.query('drop schema gatehouse cascade');
+    const backfill = migrateCommand({ DATABASE_URL: databaseURL });
+    expect(backfill.status).toBe(0);
+    expect(backfill.stdout).not.toContain('Applied ');
+    expect(await recordedKinds()).toEqual(EXPECTED_ROWS);
+
+    // A row a newer release recorded (beyond this journal) survives this release's migrate.
+    const newer = {
+      idx: journal.entries.length,
+      tag: '9999_from_a_newer_release',
+      kind: 'breaking',
+    };
+    await client.query(
+      'insert into gatehouse.schema_migrations (idx, tag, kind) values ($1, $2, $3)',
+      [newer.idx, newer.tag, newer.kind],
+    );
+    expect(migrateCommand({ DATABASE_URL: databaseURL }).status).toBe(0);
+    expect(await recordedKinds()).toEqual([...EXPECTED_ROWS, newer]);
+    await client.query('delete from gatehouse.schema_migrations where idx = $1', [newer.idx]);
+  }, 90_000);
+
+  it('refuses in production a remote DATABASE_URL without sslmode, with exit 1 and no password', () => {
+    for (const env of [{}, { ENVIRONMENT: 'production' }] as Record<string, string>[]) {
+      const refused = migrateCommand({ ...env, DATABASE_URL: REMOTE });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('sslmode=require');
+      expect(refused.stdout + refused.stderr).not.toContain(PASSWORD);
+      expect(refused.stdout).not.toContain('Migrated');
+    }
+    const prefer = migrateCommand({ DATABASE_URL: `${REMOTE}?sslmode=prefer` });
+    expect(prefer.status).toBe(1);
+    expect(prefer.stderr).toContain('sslmode=require');
+  });
+});
+
+describe('npm run cli', () => {
+  it('refuses in production a remote DATABASE_URL without sslmode before any command connects', () => {
+    for (const args of [['bootstrap-code'], ['create-tenant', '--slug=acme', '--name=Acme']]) {
+      const refused = run('scripts/cli.ts', { DATABASE_URL: REMOTE }, ...args);
+      expect(refused.status, args[0]).toBe(1);
+      expect(refused.stderr, args[0]).toContain('sslmode=require');
+      expect(refused.stdout + refused.stderr, args[0]).not.toContain(PASSWORD);
+    }
+  });
+
+  it('runs a command against a loopback database without sslmode in production', () => {
+    const created = run(
+      'scripts/cli.ts',
+      {
+        DATABASE_URL: databaseURL,
+        SECRET_KEY: 'dGVzdC1vbmx5LXNlY3JldC1rZXktZm9yLWdhdGVob3VzZS10ZXN0cy0wMDA',
+      },
+      'create-tenant',
+      '--slug=loopback',
+      '--name=Loopback',
+    );
+    expect(created.stderr).not.toContain('refused');
+    expect(created.status).toBe(0);
+  }, 60_000);
+});
+
+describe('the DATABASE_URL rule (src/lib/database-url.ts)', () => {
+  it('accepts require, verify-ca and verify-full for a remote host', () => {
+    for (const mode of ['require', 'verify-ca', 'verify-full']) {
+      expect(databaseURLTLSProblem(`${REMOTE}?sslmode=${mode}`), mode).toBeNull();
+    }
+  });
+
+  it('refuses a remote host with no sslmode, or one that allows cleartext', () => {
+    for (const suffix of [
+      '',
+      '?sslmode=disable',
+      '?sslmode=allow',
+      '?sslmode=prefer',
+      '?ssl=true',
+    ]) {
+      const problem = databaseURLTLSProblem(`${REMOTE}${suffix}`);
+      expect(problem, suffix).toContain('sslmode=require');
+      expect(problem, suffix).not.toContain(PASSWORD);
+    }
+  });
+
+  it('treats localhost, 127.0.0.0/8 and ::1 as loopback, and nothing else', () => {
+    for (const host of ['localhost', 'LOCALHOST', '127.0.0.1', '127.1.2.3', '[::1]', '::1']) {
+      expect(isLoopbackHost(host), host).toBe(true);
+    }
+    for (const host of [
+      '10.0.0.1',
+      '128.0.0.1',
+      '127.0.0.1.example.com',
+      'localhost.example.com',
+      'db',
+    ]) {
+      expect(isLoopbackHost(host), host).toBe(false);
+    }
+  });
+});
