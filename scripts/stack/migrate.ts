@@ -1,11 +1,13 @@
 // Applies drizzle/ migrations with drizzle's own migrator. The only code path that changes the
 // schema: the Worker never migrates at request time.
 //
-// It also records each applied migration's kind (drizzle/kinds.json) in
-// gatehouse.schema_migrations: a running build cannot know the kinds of migrations newer than
-// itself, so it reads them from the database (src/db/schema-version.ts) to decide whether it may
-// serve a database that is ahead of it. The table belongs to this script, not to drizzle/, so it
-// exists before the first migration and survives whatever a migration does.
+// It also records each applied migration's kind (drizzle/kinds.json) in drizzle.migration_kinds:
+// a running build cannot know the kinds of migrations newer than itself, so it reads them from the
+// database (src/db/schema-version.ts) to decide whether it may serve a database that is ahead of
+// it. The table belongs to this script, not to drizzle/: no migration can forget or alter it. It
+// sits beside drizzle's own table, not in a schema of ours: a schema named like the database role
+// (`gatehouse`) would come first in the default search_path ("$user", public), and unqualified
+// names (every migration's, the backup's current_schema()) would then resolve there.
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { fileURLToPath } from 'node:url';
@@ -42,10 +44,10 @@ export function migrationRecords(): MigrationRecord[] {
 }
 
 const CREATE_KINDS_TABLE = [
-  'create schema if not exists gatehouse',
+  'create schema if not exists drizzle',
   // recorded_at: when this row was written; for migrations applied before kinds were recorded
   // it is the time of the backfill, not of the migration.
-  `create table if not exists gatehouse.schema_migrations (
+  `create table if not exists drizzle.migration_kinds (
      idx integer primary key,
      tag text not null,
      kind text not null check (kind in ('additive', 'breaking')),
@@ -98,7 +100,7 @@ async function recordKinds(client: pg.Client, appliedCount: number): Promise<Mig
     for (const statement of CREATE_KINDS_TABLE) await client.query(statement);
     if (records.length > 0) {
       await client.query(
-        `insert into gatehouse.schema_migrations (idx, tag, kind)
+        `insert into drizzle.migration_kinds (idx, tag, kind)
          select * from unnest($1::int[], $2::text[], $3::text[])
          on conflict (idx) do nothing`,
         [records.map((r) => r.idx), records.map((r) => r.tag), records.map((r) => r.kind)],

@@ -17,7 +17,7 @@ export interface SchemaState {
   version: number;
   /**
    * Of the migrations beyond this build's version, how many `db:migrate` recorded as additive in
-   * gatehouse.schema_migrations. A migration with no recorded kind counts as breaking.
+   * drizzle.migration_kinds. A migration with no recorded kind counts as breaking.
    */
   additiveAhead: number;
   /** The first migration beyond this build that is not recorded as additive, when known. */
@@ -38,7 +38,7 @@ export async function readSchemaState(db: Database): Promise<SchemaState> {
     }>(sql`
       with applied as (select count(*)::int as version from drizzle.__drizzle_migrations),
       ahead as (
-        select k.idx, k.tag, k.kind from gatehouse.schema_migrations k, applied
+        select k.idx, k.tag, k.kind from drizzle.migration_kinds k, applied
         where k.idx >= ${EXPECTED_SCHEMA_VERSION} and k.idx < applied.version
       )
       select applied.version,

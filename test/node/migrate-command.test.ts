@@ -1,5 +1,5 @@
 // Issue 16, items 3 and 5: `npm run db:migrate` prints the kind of each migration it applies and
-// records it in gatehouse.schema_migrations (backfilling a database migrated before kinds were
+// records it in drizzle.migration_kinds (backfilling a database migrated before kinds were
 // recorded); in production it and the CLI refuse a DATABASE_URL to a remote host without
 // sslmode=require or stricter. The commands run for real (Node 24, as npm scripts do) against a
 // real Postgres protocol server.
@@ -45,7 +45,7 @@ const migrateCommand = (env: Record<string, string>): Run => run('scripts/migrat
 
 async function recordedKinds(): Promise<{ idx: number; tag: string; kind: string }[]> {
   const result = await client.query<{ idx: number; tag: string; kind: string }>(
-    'select idx, tag, kind from gatehouse.schema_migrations order by idx',
+    'select idx, tag, kind from drizzle.migration_kinds order by idx',
   );
   return result.rows;
 }
@@ -90,7 +90,7 @@ describe('npm run db:migrate', () => {
   }, 60_000);
 
   it('backfills the kinds of a database migrated before kinds were recorded, keeping newer rows', async () => {
-    await client.query('drop schema gatehouse cascade');
+    await client.query('drop table drizzle.migration_kinds');
     const backfill = migrateCommand({ DATABASE_URL: databaseURL });
     expect(backfill.status).toBe(0);
     expect(backfill.stdout).not.toContain('Applied ');
@@ -102,13 +102,14 @@ describe('npm run db:migrate', () => {
       tag: '9999_from_a_newer_release',
       kind: 'breaking',
     };
-    await client.query(
-      'insert into gatehouse.schema_migrations (idx, tag, kind) values ($1, $2, $3)',
-      [newer.idx, newer.tag, newer.kind],
-    );
+    await client.query('insert into drizzle.migration_kinds (idx, tag, kind) values ($1, $2, $3)', [
+      newer.idx,
+      newer.tag,
+      newer.kind,
+    ]);
     expect(migrateCommand({ DATABASE_URL: databaseURL }).status).toBe(0);
     expect(await recordedKinds()).toEqual([...EXPECTED_ROWS, newer]);
-    await client.query('delete from gatehouse.schema_migrations where idx = $1', [newer.idx]);
+    await client.query('delete from drizzle.migration_kinds where idx = $1', [newer.idx]);
   }, 90_000);
 
   it('refuses in production a remote DATABASE_URL without sslmode, with exit 1 and no password', () => {

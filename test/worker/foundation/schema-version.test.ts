@@ -46,10 +46,9 @@ async function applyFakeMigrations(rows: number, ahead: (Kind | null)[] = []): P
     sql`delete from drizzle.__drizzle_migrations`,
     sql`insert into drizzle.__drizzle_migrations (hash, created_at)
         select 'fake-' || n, n from generate_series(1, ${total}::int) as n`,
-    sql`create schema if not exists gatehouse`,
-    sql`create table if not exists gatehouse.schema_migrations (idx integer primary key, tag text not null, kind text not null, recorded_at timestamptz not null default now())`,
-    sql`delete from gatehouse.schema_migrations`,
-    sql`insert into gatehouse.schema_migrations (idx, tag, kind)
+    sql`create table if not exists drizzle.migration_kinds (idx integer primary key, tag text not null, kind text not null, recorded_at timestamptz not null default now())`,
+    sql`delete from drizzle.migration_kinds`,
+    sql`insert into drizzle.migration_kinds (idx, tag, kind)
         select idx, lpad(idx::text, 4, '0') || '_fake', kind
         from unnest(${recorded.map((r) => r.idx)}::int[], ${recorded.map((r) => r.kind)}::text[])
           as t(idx, kind)`,
@@ -58,7 +57,6 @@ async function applyFakeMigrations(rows: number, ahead: (Kind | null)[] = []): P
 
 async function dropMigrationTables(): Promise<void> {
   await scratch()`drop schema if exists drizzle cascade`;
-  await scratch()`drop schema if exists gatehouse cascade`;
 }
 
 interface Mismatch {
