@@ -3,7 +3,7 @@
 // recorded); in production it and the CLI refuse a DATABASE_URL to a remote host without
 // sslmode=require or stricter. The commands run for real (Node 24, as npm scripts do) against a
 // real Postgres protocol server.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -19,7 +19,6 @@ const REMOTE = `postgres://gatehouse:${PASSWORD}@ep-cool-1234.eu-central-1.aws.n
 
 let server: PostgresServer;
 let databaseURL: string;
-let client: pg.Client;
 
 interface Run {
   status: number | null;
@@ -27,27 +26,48 @@ interface Run {
   stderr: string;
 }
 
-/** Runs a script with exactly these settings (ENVIRONMENT unset unless given: production). */
-function run(script: string, env: Record<string, string>, ...args: string[]): Run {
+/**
+ * Runs a script with exactly these settings (ENVIRONMENT unset unless given: production).
+ * Asynchronously: under GATEHOUSE_TEST_PGLITE the database is served from this very process.
+ */
+function run(script: string, env: Record<string, string>, ...args: string[]): Promise<Run> {
   const base = { ...process.env };
   delete base.ENVIRONMENT;
   delete base.DATABASE_URL;
-  const result = spawnSync(process.execPath, [script, ...args], {
-    cwd: ROOT,
-    env: { ...base, ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd: ROOT,
+      env: { ...base, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolvePromise({ status, stdout, stderr }));
   });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-const migrateCommand = (env: Record<string, string>): Run => run('scripts/migrate.ts', env);
+const migrateCommand = (env: Record<string, string>): Promise<Run> =>
+  run('scripts/migrate.ts', env);
 
-async function recordedKinds(): Promise<{ idx: number; tag: string; kind: string }[]> {
-  const result = await client.query<{ idx: number; tag: string; kind: string }>(
-    'select idx, tag, kind from drizzle.migration_kinds order by idx',
-  );
-  return result.rows;
+/** One statement on a connection of its own, closed after: the commands need the server too. */
+async function query<T extends pg.QueryResultRow>(
+  text: string,
+  values: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: databaseURL });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function recordedKinds(): Promise<{ idx: number; tag: string; kind: string }[]> {
+  return query('select idx, tag, kind from drizzle.migration_kinds order by idx');
 }
 
 const declared = kinds as Record<string, string>;
@@ -57,19 +77,16 @@ beforeAll(async () => {
   server = await startPostgres({ preferPGlite: process.env.GATEHOUSE_TEST_PGLITE === '1' });
   const target = await server.createDatabase('migrate_command');
   databaseURL = `postgres://${target.user}@${target.host}:${target.port}/${target.database}`;
-  client = new pg.Client({ connectionString: databaseURL });
-  await client.connect();
 }, 60_000);
 
 afterAll(async () => {
-  await client?.end();
   await server?.stop();
 });
 
 describe('npm run db:migrate', () => {
   it('prints each applied migration with its kind and records the kinds, on loopback without sslmode in production', async () => {
     // ENVIRONMENT is unset: production rules, and a loopback database needs no TLS.
-    const first = migrateCommand({ DATABASE_URL: databaseURL });
+    const first = await migrateCommand({ DATABASE_URL: databaseURL });
     expect(first.stderr).not.toContain('refused');
     expect(first.status).toBe(0);
     for (const { tag, kind } of EXPECTED_ROWS) {
@@ -82,16 +99,16 @@ describe('npm run db:migrate', () => {
     expect(await recordedKinds()).toEqual(EXPECTED_ROWS);
   }, 90_000);
 
-  it('applies and prints nothing on a second run', () => {
-    const second = migrateCommand({ DATABASE_URL: databaseURL });
+  it('applies and prints nothing on a second run', async () => {
+    const second = await migrateCommand({ DATABASE_URL: databaseURL });
     expect(second.status).toBe(0);
     expect(second.stdout).not.toContain('Applied ');
     expect(second.stdout).toContain(`schema version ${journal.entries.length}; nothing to apply`);
   }, 60_000);
 
   it('backfills the kinds of a database migrated before kinds were recorded, keeping newer rows', async () => {
-    await client.query('drop table drizzle.migration_kinds');
-    const backfill = migrateCommand({ DATABASE_URL: databaseURL });
+    await query('drop table drizzle.migration_kinds');
+    const backfill = await migrateCommand({ DATABASE_URL: databaseURL });
     expect(backfill.status).toBe(0);
     expect(backfill.stdout).not.toContain('Applied ');
     expect(await recordedKinds()).toEqual(EXPECTED_ROWS);
@@ -102,42 +119,42 @@ describe('npm run db:migrate', () => {
       tag: '9999_from_a_newer_release',
       kind: 'breaking',
     };
-    await client.query('insert into drizzle.migration_kinds (idx, tag, kind) values ($1, $2, $3)', [
+    await query('insert into drizzle.migration_kinds (idx, tag, kind) values ($1, $2, $3)', [
       newer.idx,
       newer.tag,
       newer.kind,
     ]);
-    expect(migrateCommand({ DATABASE_URL: databaseURL }).status).toBe(0);
+    expect((await migrateCommand({ DATABASE_URL: databaseURL })).status).toBe(0);
     expect(await recordedKinds()).toEqual([...EXPECTED_ROWS, newer]);
-    await client.query('delete from drizzle.migration_kinds where idx = $1', [newer.idx]);
+    await query('delete from drizzle.migration_kinds where idx = $1', [newer.idx]);
   }, 90_000);
 
-  it('refuses in production a remote DATABASE_URL without sslmode, with exit 1 and no password', () => {
+  it('refuses in production a remote DATABASE_URL without sslmode, with exit 1 and no password', async () => {
     for (const env of [{}, { ENVIRONMENT: 'production' }] as Record<string, string>[]) {
-      const refused = migrateCommand({ ...env, DATABASE_URL: REMOTE });
+      const refused = await migrateCommand({ ...env, DATABASE_URL: REMOTE });
       expect(refused.status).toBe(1);
       expect(refused.stderr).toContain('sslmode=require');
       expect(refused.stdout + refused.stderr).not.toContain(PASSWORD);
       expect(refused.stdout).not.toContain('Migrated');
     }
-    const prefer = migrateCommand({ DATABASE_URL: `${REMOTE}?sslmode=prefer` });
+    const prefer = await migrateCommand({ DATABASE_URL: `${REMOTE}?sslmode=prefer` });
     expect(prefer.status).toBe(1);
     expect(prefer.stderr).toContain('sslmode=require');
-  });
+  }, 90_000);
 });
 
 describe('npm run cli', () => {
-  it('refuses in production a remote DATABASE_URL without sslmode before any command connects', () => {
+  it('refuses in production a remote DATABASE_URL without sslmode before any command connects', async () => {
     for (const args of [['bootstrap-code'], ['create-tenant', '--slug=acme', '--name=Acme']]) {
-      const refused = run('scripts/cli.ts', { DATABASE_URL: REMOTE }, ...args);
+      const refused = await run('scripts/cli.ts', { DATABASE_URL: REMOTE }, ...args);
       expect(refused.status, args[0]).toBe(1);
       expect(refused.stderr, args[0]).toContain('sslmode=require');
       expect(refused.stdout + refused.stderr, args[0]).not.toContain(PASSWORD);
     }
   });
 
-  it('runs a command against a loopback database without sslmode in production', () => {
-    const created = run(
+  it('runs a command against a loopback database without sslmode in production', async () => {
+    const created = await run(
       'scripts/cli.ts',
       {
         DATABASE_URL: databaseURL,
