@@ -16,7 +16,8 @@ commands:
   import-tenant --input=<file> [--passphrase=<p> | --passphrase-env=<VAR>] [--slug=<new-slug>]
                                               restore an archive (or copy it under another slug)
 
-environment: DATABASE_URL, SECRET_KEY, SECRET_KEY_PREVIOUS (as the Worker has them)`;
+environment: DATABASE_URL, SECRET_KEY, SECRET_KEY_PREVIOUS (as the Worker has them); ENVIRONMENT (unset: production,
+  where a DATABASE_URL to a host other than loopback needs sslmode=require or stricter)`;
 
 interface CommandContext {
   secretKey: Uint8Array;
@@ -72,6 +73,16 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
   },
 };
 
+/** The production rule for DATABASE_URL (src/lib/database-url.ts), before any command connects. */
+async function databaseURLRefusal(): Promise<string | null> {
+  const url = process.env.DATABASE_URL?.trim() ?? '';
+  const { databaseURLTLSProblem, isProductionEnvironment } =
+    await import('../src/lib/database-url.ts');
+  if (url === '' || !isProductionEnvironment(process.env.ENVIRONMENT)) return null;
+  const problem = databaseURLTLSProblem(url);
+  return problem === null ? null : `DATABASE_URL ${problem} (ENVIRONMENT unset or production)`;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   // Own keys only: `npm run cli -- toString` is an unknown command, not Object.prototype's.
@@ -79,6 +90,11 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined) {
     console.error(USAGE);
     return 2;
+  }
+  const refusal = await databaseURLRefusal();
+  if (refusal !== null) {
+    console.error(`error: refused: ${refusal}`);
+    return 1;
   }
   try {
     return (await command(args)) ?? 0;

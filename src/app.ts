@@ -93,7 +93,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route('/', healthRoutes);
   app.route('/', docsRoutes(allRouteDocs));
 
-  // Everything below needs the schema this build was made for.
+  // Everything below needs a schema this build may serve (its own, or ahead by additive migrations).
   app.use(async (c, next) => {
     const { config, db } = c.var.deps;
     await ensureSchemaVersion(config.databaseURL, db);

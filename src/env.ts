@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { databaseURLTLSProblem } from './lib/database-url.ts';
 import { decodeBase64 } from './lib/encoding.ts';
 import type { RootKeys } from './lib/keys.ts';
 import { parseSMTPURL, type SMTPEndpoint } from './lib/smtp-url.ts';
@@ -302,6 +303,10 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
         setting: 'SMTP_URL',
         message: 'must use TLS (smtps:// or smtp://) in production',
       });
+    }
+    const databaseProblem = databaseURLTLSProblem(raw.DATABASE_URL);
+    if (databaseProblem !== null) {
+      problems.push({ setting: 'DATABASE_URL', message: databaseProblem });
     }
     if (publicBaseURL.protocol !== 'https:') {
       problems.push({ setting: 'PUBLIC_BASE_URL', message: 'must be https:// in production' });
