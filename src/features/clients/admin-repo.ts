@@ -210,7 +210,8 @@ export async function rotateClientSecret(
     from (select 1) one left join oc on true`);
   const row = result.rows[0];
   if (!tenantOf(row)) return { tenant: false };
-  if (row!.found_type === null || row!.found_type === undefined) return { tenant: true, value: null };
+  if (row!.found_type === null || row!.found_type === undefined)
+    return { tenant: true, value: null };
   if (row!.found_type === 'public') return { tenant: true, value: 'public' };
   return { tenant: true, value: readClient(row!) };
 }

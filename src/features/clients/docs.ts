@@ -53,7 +53,12 @@ export const clientDocs: RouteDoc[] = [
     '/tenants/:slug/clients/:client_id',
     'clients:read',
     'Get an OAuth client (never its secret)',
-    { responses: { 200: { description: 'the client', schema: clientResponseSchema }, 404: notFound } },
+    {
+      responses: {
+        200: { description: 'the client', schema: clientResponseSchema },
+        404: notFound,
+      },
+    },
     TAG,
   ),
   adminDoc(

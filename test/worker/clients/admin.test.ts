@@ -30,7 +30,11 @@ beforeAll(async () => {
 });
 
 async function loadClient(tenant: TestTenant, clientId: string) {
-  const found = await findClient(testDB(), { ref: { by: 'slug', slug: tenant.slug }, tenant: null }, clientId);
+  const found = await findClient(
+    testDB(),
+    { ref: { by: 'slug', slug: tenant.slug }, tenant: null },
+    clientId,
+  );
   return found!.client!;
 }
 
@@ -108,11 +112,14 @@ describe('OAuth client registration', () => {
 
   it('lists with a stable order, totals and the page envelope', async () => {
     const tenant = await makeTenant();
-    for (const name of ['one', 'two', 'three']) await registerClient(key, tenant, { ...WEB_CLIENT, name });
+    for (const name of ['one', 'two', 'three'])
+      await registerClient(key, tenant, { ...WEB_CLIENT, name });
     const first = await adminCall(key, tenant, 'GET', '?limit=2');
     expect(await first.roundTrips()).toBe(2);
     const page1 = await first.json<{ items: ClientBody[] }>();
-    const page2 = await (await adminCall(key, tenant, 'GET', '?limit=2&offset=2')).json<{
+    const page2 = await (
+      await adminCall(key, tenant, 'GET', '?limit=2&offset=2')
+    ).json<{
       items: ClientBody[];
     }>();
     expect(page1).toMatchObject({ total: 3, limit: 2, offset: 0 });
@@ -244,7 +251,10 @@ describe('client admin access', () => {
     for (const [method, rest, body] of writes) {
       const refused = await adminCall(reader, tenant, method, rest, body);
       expect(refused.response.status, `${method} ${rest}`).toBe(403);
-      expect(await refused.json()).toMatchObject({ error: 'insufficient_scope', scope: 'clients:write' });
+      expect(await refused.json()).toMatchObject({
+        error: 'insufficient_scope',
+        scope: 'clients:write',
+      });
     }
     const unread = await adminCall(stranger, tenant, 'GET');
     expect(unread.response.status).toBe(403);
