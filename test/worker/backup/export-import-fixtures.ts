@@ -119,7 +119,7 @@ export async function makeFilledTenant(): Promise<FilledTenant> {
     lf as (
       insert into login_failures (user_id, tenant_id, failures, window_started_at)
       values (${userId}, ${t}, 2, now())
-    )
+    ),
     client as (
       insert into oauth_clients (tenant_id, client_id, name, type, secret_hash, redirect_uris,
         post_logout_redirect_uris, grant_types, scopes, first_party, access_token_ttl_seconds,
