@@ -3,7 +3,7 @@
 // off the loopback) are checked through the service with a production config. Sources: RFC 6749
 // §3.1.2 (absolute, no fragment), RFC 8252 §7.1 (private-use schemes), §7.3/§8.3 (loopback).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../../src/errors.ts';
+import type { AppError } from '../../../src/errors.ts';
 import { createClient, updateClient } from '../../../src/features/clients/service.ts';
 import { matchRedirectURI } from '../../../src/features/clients/repo.ts';
 import { makeKey, makeOperator, testDeps } from '../admin/fixtures.ts';
