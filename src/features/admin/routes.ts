@@ -10,7 +10,7 @@ import { userRoutes } from './users-routes.ts';
 import { rbacRoutes } from '../rbac/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
 import { mailRoutes } from '../mail/routes.ts';
-import { clientRoutes } from '../clients/routes.ts';
+import { clientRoutes } from '../clients/admin/routes.ts';
 
 /**
  * The admin API, mounted at /admin/api/v1. Order matters: the public routes answer before

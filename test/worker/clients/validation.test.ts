@@ -4,7 +4,7 @@
 // §3.1.2 (absolute, no fragment), RFC 8252 §7.1 (private-use schemes), §7.3/§8.3 (loopback).
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppError } from '../../../src/errors.ts';
-import { createClient, updateClient } from '../../../src/features/clients/service.ts';
+import { createClient, updateClient } from '../../../src/features/clients/admin/service.ts';
 import { matchRedirectURI } from '../../../src/features/clients/repo.ts';
 import { makeKey, makeOperator, testDeps } from '../admin/fixtures.ts';
 import { testConfig, makeTenant, type TestTenant } from '../fixtures.ts';

@@ -1,14 +1,14 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import type { AppEnv } from '../../app-env.ts';
-import { AppError } from '../../errors.ts';
-import { clientInfo } from '../../http/client.ts';
-import { assertOriginAllowed } from '../../http/cors.ts';
-import type { RouteDoc } from '../../http/openapi.ts';
-import { readSessionCookie } from '../sessions/cookie.ts';
-import { authenticate } from '../sessions/service.ts';
-import { verifyAccessToken } from '../tokens/service.ts';
-import { revokeConsent, userConsents, type ConsentUser } from './consents-service.ts';
+import type { AppEnv } from '../../../app-env.ts';
+import { AppError } from '../../../errors.ts';
+import { clientInfo } from '../../../http/client.ts';
+import { assertOriginAllowed } from '../../../http/cors.ts';
+import type { RouteDoc } from '../../../http/openapi.ts';
+import { readSessionCookie } from '../../sessions/cookie.ts';
+import { authenticate } from '../../sessions/service.ts';
+import { verifyAccessToken } from '../../tokens/service.ts';
+import { revokeConsent, userConsents, type ConsentUser } from './service.ts';
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
 

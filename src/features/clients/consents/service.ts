@@ -1,9 +1,9 @@
-import type { Deps } from '../../deps.ts';
-import { AppError } from '../../errors.ts';
-import { revokeClientGrants } from '../oidc/grants-repo.ts';
-import type { ClientInfo } from '../sessions/service.ts';
-import { deleteConsent, listConsents, type Consent } from './consents-repo.ts';
-import { CLIENT_ID } from './service.ts';
+import type { Deps } from '../../../deps.ts';
+import { AppError } from '../../../errors.ts';
+import { revokeClientGrants } from '../../oidc/grants-repo.ts';
+import type { ClientInfo } from '../../sessions/service.ts';
+import { deleteConsent, listConsents, type Consent } from './repo.ts';
+import { CLIENT_ID } from '../client-id.ts';
 
 /** The signed-in user, by session cookie or bearer access token. */
 export interface ConsentUser {

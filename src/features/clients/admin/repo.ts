@@ -1,12 +1,12 @@
 // The admin API's statements on oauth_clients: each one resolves the tenant (and the caller's
 // tenant binding) inside itself and writes its audit event in the same statement.
 import { sql, type SQL } from 'drizzle-orm';
-import type { Database } from '../../db/client.ts';
-import { auditInsertEach } from '../audit/events.ts';
-import type { Found } from '../rbac/roles-repo.ts';
-import { jsonRows, tenantCTE, type Listing, type Page, type TenantTarget } from '../rbac/sql.ts';
-import { CLIENT_COLUMNS, readClient, type OAuthClient } from './repo.ts';
-import type { ClientType, GrantType } from './schema.ts';
+import type { Database } from '../../../db/client.ts';
+import { auditInsertEach } from '../../audit/events.ts';
+import type { Found } from '../../rbac/roles-repo.ts';
+import { jsonRows, tenantCTE, type Listing, type Page, type TenantTarget } from '../../rbac/sql.ts';
+import { CLIENT_COLUMNS, readClient, type OAuthClient } from '../repo.ts';
+import type { ClientType, GrantType } from '../schema.ts';
 
 /** `array[…]::text[]` of bound parameters (an empty list is an empty array). */
 export function textArray(values: readonly string[]): SQL {

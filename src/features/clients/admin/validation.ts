@@ -1,7 +1,7 @@
 // What a registered client may look like: redirect URIs, grant types, scopes and lifetimes. Pure
 // checks, no I/O, run before any write so a refused registration writes nothing.
-import { AppError } from '../../errors.ts';
-import type { ClientType, GrantType } from './schema.ts';
+import { AppError } from '../../../errors.ts';
+import type { ClientType, GrantType } from '../schema.ts';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 /** The scopes the provider itself understands; tenants may add their own (CUSTOM_SCOPE). */

@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { readJSON } from '../../http/json.ts';
-import { requireScope, type AdminEnv } from '../admin/auth.ts';
-import { pageQuerySchema, pageSchema, readQuery } from '../admin/pagination.ts';
-import { targetOf } from '../rbac/http.ts';
-import type { OAuthClient } from './repo.ts';
+import { readJSON } from '../../../http/json.ts';
+import { requireScope, type AdminEnv } from '../../admin/auth.ts';
+import { pageQuerySchema, pageSchema, readQuery } from '../../admin/pagination.ts';
+import { targetOf } from '../../rbac/http.ts';
+import type { OAuthClient } from '../repo.ts';
 import {
   createClient,
   deleteClient,

@@ -1,6 +1,6 @@
-import type { RouteDoc } from '../../http/openapi.ts';
-import { pageQuerySchema } from '../admin/pagination.ts';
-import { adminDoc, deletedSchema } from '../rbac/http.ts';
+import type { RouteDoc } from '../../../http/openapi.ts';
+import { pageQuerySchema } from '../../admin/pagination.ts';
+import { adminDoc, deletedSchema } from '../../rbac/http.ts';
 import {
   clientListResponseSchema,
   clientResponseSchema,

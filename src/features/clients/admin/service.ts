@@ -1,8 +1,8 @@
-import type { Deps } from '../../deps.ts';
-import { AppError } from '../../errors.ts';
-import { encodeBase64url } from '../../lib/encoding.ts';
-import { checkLabel, found, unknownTenant } from '../rbac/checks.ts';
-import type { Listing, Page, TenantTarget } from '../rbac/sql.ts';
+import type { Deps } from '../../../deps.ts';
+import { AppError } from '../../../errors.ts';
+import { encodeBase64url } from '../../../lib/encoding.ts';
+import { checkLabel, found, unknownTenant } from '../../rbac/checks.ts';
+import type { Listing, Page, TenantTarget } from '../../rbac/sql.ts';
 import {
   deleteClient as deleteClientRow,
   findTenantClient,
@@ -11,19 +11,16 @@ import {
   rotateClientSecret,
   updateClient as updateClientRow,
   type ClientFields,
-} from './admin-repo.ts';
-import { hashClientSecret, type OAuthClient } from './repo.ts';
-import type { ClientType } from './schema.ts';
+} from './repo.ts';
+import { CLIENT_ID, CLIENT_ID_BYTES } from '../client-id.ts';
+import { hashClientSecret, type OAuthClient } from '../repo.ts';
+import type { ClientType } from '../schema.ts';
 import { checkClient } from './validation.ts';
 
 export type ClientDeps = Pick<Deps, 'db' | 'clock' | 'random' | 'config'>;
 
 /** RFC 6749 §10.10: at least 128 bits; the secret is 256 (and only its SHA-256 is kept). */
 const SECRET_BYTES = 32;
-/** The public id: 128 random bits, base64url (22 characters). */
-const CLIENT_ID_BYTES = 16;
-/** What a generated client_id looks like; anything else names no client (404, no query). */
-export const CLIENT_ID = /^[A-Za-z0-9_-]{22}$/;
 
 export function assertClientId(clientId: string): void {
   if (!CLIENT_ID.test(clientId)) throw new AppError('not_found', 'no such client');

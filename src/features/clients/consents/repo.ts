@@ -1,9 +1,9 @@
 // A user's consents to third-party clients, as the user sees and revokes them.
 import { sql } from 'drizzle-orm';
-import type { Database } from '../../db/client.ts';
-import { auditInsertEach, type AuditEvent } from '../audit/events.ts';
-import { timestamp } from '../sessions/repo.ts';
-import { parseTextArray } from '../tenants/repo.ts';
+import type { Database } from '../../../db/client.ts';
+import { auditInsertEach, type AuditEvent } from '../../audit/events.ts';
+import { timestamp } from '../../sessions/repo.ts';
+import { parseTextArray } from '../../tenants/repo.ts';
 
 export interface Consent {
   clientId: string;
