@@ -2,12 +2,20 @@
 // withdraws one, by session cookie (Origin-checked on writes) or bearer access token; the
 // withdrawal is audited in the same statement and is idempotent; nobody sees another's consents.
 import { sql } from 'drizzle-orm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type * as grants from '../../../src/features/oidc/grants-repo.ts';
+import { revokeClientGrants } from '../../../src/features/oidc/grants-repo.ts';
 import { makeKey, makeOperator } from '../admin/fixtures.ts';
 import { makeTenant, testDB, type CookieJar, type TestTenant } from '../fixtures.ts';
 import { jsonRequest, send } from '../harness.ts';
 import { signedUp } from '../rbac/fixtures.ts';
 import { clientRow, registerClient, type ClientBody } from './fixtures.ts';
+
+// Calls through to the protocol's revokeClientGrants, recording the calls.
+vi.mock('../../../src/features/oidc/grants-repo.ts', async (importOriginal) => {
+  const actual = await importOriginal<typeof grants>();
+  return { ...actual, revokeClientGrants: vi.fn(actual.revokeClientGrants) };
+});
 
 let key: string;
 
@@ -175,6 +183,30 @@ describe('DELETE /v1/auth/consents/{client_id}', () => {
         details: { client_id: mail.client_id },
       },
     ]);
+  });
+
+  it("revokes the client's grants for this user only, by the client's internal id", async () => {
+    const { tenant, user, mail } = await setup();
+    const calls = vi.mocked(revokeClientGrants);
+    calls.mockClear();
+    const sent = await send(`${tenant.base}/v1/auth/consents/${mail.client_id}`, {
+      method: 'DELETE',
+      headers: user.jar.header(),
+    });
+    expect(sent.response.status).toBe(200);
+    expect(calls).toHaveBeenCalledTimes(1);
+    expect(calls.mock.calls[0]!.slice(1)).toEqual([
+      tenant.id,
+      user.userId,
+      String((await clientRow(mail.client_id))?.id),
+    ]);
+    // An unknown client revokes nothing.
+    calls.mockClear();
+    await send(`${tenant.base}/v1/auth/consents/AAAAAAAAAAAAAAAAAAAAAA`, {
+      method: 'DELETE',
+      headers: user.jar.header(),
+    });
+    expect(calls).not.toHaveBeenCalled();
   });
 
   it('is idempotent: a second withdrawal succeeds, removes nothing and audits nothing', async () => {
