@@ -8,6 +8,7 @@ import { unavailableAnswer } from './dependencies.ts';
 import { AppError, errorBody } from './errors.ts';
 import { accountRoutes } from './features/accounts/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
+import { consentRoutes } from './features/clients/consents/routes.ts';
 import { docsRoutes } from './features/docs/routes.ts';
 import { EMAIL_CREDENTIAL_PATHS, emailRoutes } from './features/email/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
@@ -121,6 +122,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   tenantAPI.route('/', mfaRoutes);
   tenantAPI.route('/', passkeyRoutes);
   tenantAPI.route('/', emailRoutes);
+  tenantAPI.route('/', consentRoutes);
   app.route('/', tenantAPI);
 
   app.notFound((c) =>

@@ -3,6 +3,8 @@ import { accountDocs } from './features/accounts/docs.ts';
 import { docsDocs } from './features/docs/routes.ts';
 import { emailDocs } from './features/email/docs.ts';
 import { auditDocs } from './features/audit/routes.ts';
+import { clientDocs } from './features/clients/admin/docs.ts';
+import { consentDocs } from './features/clients/consents/routes.ts';
 import { adminDocs } from './features/admin/docs.ts';
 import { mailDocs } from './features/mail/docs.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
@@ -19,11 +21,13 @@ export function allRouteDocs(): RouteDoc[] {
     ...accountDocs,
     ...emailDocs,
     ...sessionDocs,
+    ...consentDocs,
     ...tokenDocs,
     ...mfaDocs,
     ...adminDocs,
     ...rbacDocs,
     ...auditDocs,
     ...mailDocs,
+    ...clientDocs,
   ];
 }

@@ -7,6 +7,8 @@ export const SCOPES = [
   'audit:read',
   'backups:export',
   'backups:import',
+  'clients:read',
+  'clients:write',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

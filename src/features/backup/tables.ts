@@ -177,6 +177,23 @@ export const TABLES: readonly TableSpec[] = [
     ids: ['id', 'tenant_id', 'user_id'],
     copy: 'keep',
   },
+  // OAuth clients and users' consents to them. A client's secret is stored as SHA-256 and travels
+  // as that hash. A copy gets new client_ids (they are unique across the deployment) and no
+  // secrets: a copy must not answer to the original's credentials, so rotate before use.
+  {
+    name: 'oauth_clients',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'oauth_consents',
+    key: ['user_id', 'client_id'],
+    tenantColumn: 'tenant_id',
+    ids: ['tenant_id', 'user_id', 'client_id'],
+    copy: 'keep',
+  },
   {
     name: 'webauthn_challenges',
     key: ['id'],
@@ -236,7 +253,10 @@ export const TABLES_BY_NAME: ReadonlyMap<string, TableSpec> = new Map(
  * Tables with a tenant_id column that hold no tenant data of their own, with the reason. The
  * registry test accepts these; anything else must be in TABLES.
  */
-export const NOT_TENANT_DATA: Readonly<Record<string, string>> = {};
+export const NOT_TENANT_DATA: Readonly<Record<string, string>> = {
+  oauth_codes:
+    'authorization codes live 60 seconds and are single use: a restored one would be expired',
+};
 
 /**
  * How the archive and the database differ for a table's row: secrets sealed under SECRET_KEY
@@ -341,6 +361,8 @@ export function createSecretCodec(secretKeys: Uint8Array | RootKeys): SecretCode
 export interface IdRemapper {
   uuid(old: string): string;
   kid(old: string): string;
+  /** An OAuth client_id (22 characters of base64url, like a generated one). */
+  clientId(old: string): string;
 }
 
 export function createIdRemapper(salt: Uint8Array): IdRemapper {
@@ -356,6 +378,9 @@ export function createIdRemapper(salt: Uint8Array): IdRemapper {
     },
     // Kids are 12 random bytes, base64url, unique across the deployment.
     kid: (old) => encodeBase64url(mac('kid', old).slice(0, 12)),
+    // Case-sensitive, unlike ids and kids above: not through `mac`, which folds case.
+    clientId: (old) =>
+      encodeBase64url(hmac(sha256, salt, utf8.encode(`client_id:${old}`)).slice(0, 16)),
   };
 }
 
@@ -376,6 +401,10 @@ export function remapRow(spec: TableSpec, row: Row, remap: IdRemapper): Row {
     const jwk = row.public_jwk;
     if (jwk !== null && typeof jwk === 'object' && !Array.isArray(jwk))
       out.public_jwk = { ...jwk, kid };
+  }
+  if (spec.name === 'oauth_clients') {
+    out.client_id = remap.clientId(String(row.client_id));
+    out.secret_hash = null;
   }
   if (spec.name === 'audit_events') {
     for (const [idColumn, typeColumn] of [

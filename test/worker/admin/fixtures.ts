@@ -83,6 +83,8 @@ export const ALL_SCOPES: Scope[] = [
   'audit:read',
   'backups:export',
   'backups:import',
+  'clients:read',
+  'clients:write',
 ];
 
 /** Creates an API key over HTTP with the operator's session; returns the key and its id. */
