@@ -6,6 +6,7 @@ import { auditDocs } from './features/audit/routes.ts';
 import { adminDocs } from './features/admin/docs.ts';
 import { mailDocs } from './features/mail/docs.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
+import { oidcDocs } from './features/oidc/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
 import { rbacDocs } from './features/rbac/routes.ts';
 import { sessionDocs } from './features/sessions/docs.ts';
@@ -21,6 +22,7 @@ export function allRouteDocs(): RouteDoc[] {
     ...sessionDocs,
     ...tokenDocs,
     ...mfaDocs,
+    ...oidcDocs,
     ...adminDocs,
     ...rbacDocs,
     ...auditDocs,

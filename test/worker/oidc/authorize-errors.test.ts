@@ -3,7 +3,8 @@
 // Each case checks that no code was issued.
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CookieJar, makeTenant, type TestTenant } from '../fixtures.ts';
+import type { CookieJar } from '../fixtures.ts';
+import { makeTenant, type TestTenant } from '../fixtures.ts';
 import { send, type Sent } from '../harness.ts';
 import { authorizeURL, count, makeClient, pkce, signedIn, type TestClient } from './fixtures.ts';
 
@@ -78,7 +79,10 @@ describe('before the redirect URI is trusted: a page, never a redirect', () => {
 describe('after: errors go back to the client with state and iss', () => {
   it('a public client without PKCE gets invalid_request and no code', async () => {
     const pub = await makeClient(tenant, { type: 'public' });
-    const params = clientError(await send(authorizeURL(tenant, pub), { headers: jar.header() }), pub);
+    const params = clientError(
+      await send(authorizeURL(tenant, pub), { headers: jar.header() }),
+      pub,
+    );
     expect(params.get('error')).toBe('invalid_request');
     expect(params.get('state')).toBe('st-123');
     expect(await codesOf(pub)).toBe(0);
@@ -86,11 +90,12 @@ describe('after: errors go back to the client with state and iss', () => {
 
   it('plain PKCE is refused, explicit or by default, and a malformed challenge too', async () => {
     const { challenge } = await pkce();
-    for (const extra of [
+    const cases: Record<string, string>[] = [
       { code_challenge: challenge, code_challenge_method: 'plain' },
       { code_challenge: challenge },
       { code_challenge: 'short', code_challenge_method: 'S256' },
-    ]) {
+    ];
+    for (const extra of cases) {
       const sent = await send(authorizeURL(tenant, client, extra), { headers: jar.header() });
       expect(clientError(sent, client).get('error')).toBe('invalid_request');
     }

@@ -26,7 +26,8 @@ export async function makeClient(
   } = {},
 ): Promise<TestClient> {
   const type = options.type ?? 'confidential';
-  const secret = type === 'confidential' ? encodeBase64url(crypto.getRandomValues(new Uint8Array(32))) : null;
+  const secret =
+    type === 'confidential' ? encodeBase64url(crypto.getRandomValues(new Uint8Array(32))) : null;
   const clientId = `client-${crypto.randomUUID()}`;
   const redirectURI = 'https://app.example.com/callback';
   const postLogoutRedirectURI = 'https://app.example.com/bye';
@@ -44,7 +45,9 @@ export async function makeClient(
   return { id: String(result.rows[0]!.id), clientId, secret, redirectURI, postLogoutRedirectURI };
 }
 
-export async function signedIn(tenant: TestTenant): Promise<{ jar: CookieJar; userId: string; email: string }> {
+export async function signedIn(
+  tenant: TestTenant,
+): Promise<{ jar: CookieJar; userId: string; email: string }> {
   const email = uniqueEmail();
   const sent = await send(
     `${tenant.base}/v1/auth/register`,
@@ -61,7 +64,11 @@ export async function pkce(): Promise<{ verifier: string; challenge: string }> {
   return { verifier, challenge: encodeBase64url(await sha256(verifier)) };
 }
 
-export function authorizeURL(tenant: TestTenant, client: TestClient, extra: Record<string, string> = {}): string {
+export function authorizeURL(
+  tenant: TestTenant,
+  client: TestClient,
+  extra: Record<string, string> = {},
+): string {
   const query = new URLSearchParams({
     response_type: 'code',
     client_id: client.clientId,

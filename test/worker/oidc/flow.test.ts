@@ -63,7 +63,11 @@ describe('the code flow, end to end', () => {
     const { verifier, challenge } = await pkce();
 
     // authorize with a live session: a code straight back, ≤ 2 round trips.
-    const { code, sent: authorized, location } = await getCode(tenant, client, jar, {
+    const {
+      code,
+      sent: authorized,
+      location,
+    } = await getCode(tenant, client, jar, {
       code_challenge: challenge,
       code_challenge_method: 'S256',
     });
@@ -167,7 +171,10 @@ describe('the code flow, end to end', () => {
       `${tenant.base}/oauth2/introspect`,
       form({ token: next.refresh_token }, basic(client)),
     );
-    expect(await introspectedRefresh.json()).toMatchObject({ active: true, token_type: 'refresh_token' });
+    expect(await introspectedRefresh.json()).toMatchObject({
+      active: true,
+      token_type: 'refresh_token',
+    });
 
     // revoke the refresh token: the grant goes, its access tokens introspect inactive.
     const revoked = await send(
@@ -185,7 +192,9 @@ describe('the code flow, end to end', () => {
     expect(deadInfo.response.status).toBe(401);
     expect(deadInfo.response.headers.get('WWW-Authenticate')).toContain('invalid_token');
     expect(
-      await count(sql`select count(*)::int as n from audit_events where tenant_id = ${tenant.id}::uuid and type = 'oauth.token.revoked'`),
+      await count(
+        sql`select count(*)::int as n from audit_events where tenant_id = ${tenant.id}::uuid and type = 'oauth.token.revoked'`,
+      ),
     ).toBe(1);
 
     // RP-initiated logout with the ID token hint: the SSO session ends, back to the client.
@@ -198,9 +207,13 @@ describe('the code flow, end to end', () => {
       { headers: jar.header() },
     );
     expect(logout.response.status).toBe(303);
-    expect(logout.response.headers.get('Location')).toBe(`${client.postLogoutRedirectURI}?state=bye-1`);
+    expect(logout.response.headers.get('Location')).toBe(
+      `${client.postLogoutRedirectURI}?state=bye-1`,
+    );
     expect(
-      await count(sql`select count(*)::int as n from sessions where user_id = ${userId}::uuid and revoked_at is not null`),
+      await count(
+        sql`select count(*)::int as n from sessions where user_id = ${userId}::uuid and revoked_at is not null`,
+      ),
     ).toBe(1);
     const again = await send(`${tenant.base}/v1/auth/session`, { headers: jar.header() });
     expect(again.response.status).toBe(401);
@@ -237,7 +250,11 @@ describe('client_credentials', () => {
     expect(body.id_token).toBeUndefined();
     expect(body.refresh_token).toBeUndefined();
     const claims = decodeJwt(String(body.access_token));
-    expect(claims).toMatchObject({ sub: service.clientId, aud: service.clientId, scope: 'api:read' });
+    expect(claims).toMatchObject({
+      sub: service.clientId,
+      aud: service.clientId,
+      scope: 'api:read',
+    });
     const oidc = await send(
       `${tenant.base}/oauth2/token`,
       form({ grant_type: 'client_credentials', scope: 'openid' }, basic(service)),

@@ -4,7 +4,17 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTenant, type TestTenant } from '../fixtures.ts';
 import { jsonRequest, send } from '../harness.ts';
-import { basic, count, exchange, form, getCode, makeClient, pkce, signedIn, type TestClient } from './fixtures.ts';
+import {
+  basic,
+  count,
+  exchange,
+  form,
+  getCode,
+  makeClient,
+  pkce,
+  signedIn,
+  type TestClient,
+} from './fixtures.ts';
 
 let tenant: TestTenant;
 let client: TestClient;
@@ -33,7 +43,9 @@ async function tokensFor(t: TestTenant, c: TestClient) {
 }
 
 const liveSessions = (userId: string) =>
-  count(sql`select count(*)::int as n from sessions where user_id = ${userId}::uuid and revoked_at is null`);
+  count(
+    sql`select count(*)::int as n from sessions where user_id = ${userId}::uuid and revoked_at is null`,
+  );
 
 describe('logout refusals: a page, nothing revoked', () => {
   it('a post_logout_redirect_uri not registered for the client', async () => {
@@ -133,7 +145,10 @@ describe("tokens that are not the caller's", () => {
       form({ token: 'x' }, basic({ ...client, secret: 'wrong' })),
     );
     expect(wrong.response.status).toBe(401);
-    const unknown = await send(`${tenant.base}/oauth2/revoke`, form({ token: 'nope' }, basic(client)));
+    const unknown = await send(
+      `${tenant.base}/oauth2/revoke`,
+      form({ token: 'nope' }, basic(client)),
+    );
     expect(unknown.response.status).toBe(200);
   });
 
@@ -143,7 +158,10 @@ describe("tokens that are not the caller's", () => {
     expect(none.response.headers.get('WWW-Authenticate')).toBe('Bearer');
     const { jar } = await signedIn(tenant);
     const apiTokens = await (
-      await send(`${tenant.base}/v1/auth/token`, jsonRequest('POST', { grant_type: 'session' }, jar.header()))
+      await send(
+        `${tenant.base}/v1/auth/token`,
+        jsonRequest('POST', { grant_type: 'session' }, jar.header()),
+      )
     ).json<{ access_token: string; refresh_token: string }>();
     const sent = await send(`${tenant.base}/oauth2/userinfo`, {
       headers: { Authorization: `Bearer ${apiTokens.access_token}` },

@@ -3,7 +3,8 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/deps.ts';
-import { CookieJar, makeTenant, type TestTenant } from '../fixtures.ts';
+import type { CookieJar } from '../fixtures.ts';
+import { makeTenant, type TestTenant } from '../fixtures.ts';
 import { send } from '../harness.ts';
 import {
   basic,
@@ -73,7 +74,10 @@ describe('authorization_code refusals', () => {
     );
     expect(await errorOf(refreshed)).toBe('invalid_grant');
     for (const token of [tokens.access_token, tokens.refresh_token]) {
-      const introspected = await send(`${tenant.base}/oauth2/introspect`, form({ token }, basic(c)));
+      const introspected = await send(
+        `${tenant.base}/oauth2/introspect`,
+        form({ token }, basic(c)),
+      );
       expect(await introspected.json()).toEqual({ active: false });
     }
     const info = await send(`${tenant.base}/oauth2/userinfo`, {
@@ -195,7 +199,10 @@ describe('authorization_code refusals', () => {
       headers: { 'Content-Type': 'application/json', ...basic(c) },
     });
     expect(await errorOf(json)).toBe('invalid_request');
-    const grant = await send(`${tenant.base}/oauth2/token`, form({ grant_type: 'password' }, basic(c)));
+    const grant = await send(
+      `${tenant.base}/oauth2/token`,
+      form({ grant_type: 'password' }, basic(c)),
+    );
     expect(await errorOf(grant)).toBe('unsupported_grant_type');
     expect(await refreshTokensOf(c)).toBe(0);
   });
@@ -206,7 +213,9 @@ describe('refresh_token refusals', () => {
     const a = await makeClient(tenant);
     const b = await makeClient(tenant);
     const { code, verifier } = await freshCode(a);
-    const tokens = await (await exchange(tenant, a, code, verifier)).json<{ refresh_token: string }>();
+    const tokens = await (
+      await exchange(tenant, a, code, verifier)
+    ).json<{ refresh_token: string }>();
     const byB = await send(
       `${tenant.base}/oauth2/token`,
       form({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, basic(b)),
@@ -222,9 +231,14 @@ describe('refresh_token refusals', () => {
   it('a replayed refresh token revokes the grant: the rotated successor dies too', async () => {
     const c = await makeClient(tenant);
     const { code, verifier } = await freshCode(c);
-    const first = await (await exchange(tenant, c, code, verifier)).json<{ refresh_token: string }>();
+    const first = await (
+      await exchange(tenant, c, code, verifier)
+    ).json<{ refresh_token: string }>();
     const refresh = (token: string) =>
-      send(`${tenant.base}/oauth2/token`, form({ grant_type: 'refresh_token', refresh_token: token }, basic(c)));
+      send(
+        `${tenant.base}/oauth2/token`,
+        form({ grant_type: 'refresh_token', refresh_token: token }, basic(c)),
+      );
     const rotated = await refresh(first.refresh_token);
     expect(await rotated.roundTrips()).toBeLessThanOrEqual(2);
     const next = await rotated.json<{ refresh_token: string }>();
@@ -235,15 +249,23 @@ describe('refresh_token refusals', () => {
   it('a refresh cannot widen the scope but may narrow it', async () => {
     const c = await makeClient(tenant);
     const { code, verifier } = await freshCode(c);
-    const tokens = await (await exchange(tenant, c, code, verifier)).json<{ refresh_token: string }>();
+    const tokens = await (
+      await exchange(tenant, c, code, verifier)
+    ).json<{ refresh_token: string }>();
     const wide = await send(
       `${tenant.base}/oauth2/token`,
-      form({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, scope: 'openid roles' }, basic(c)),
+      form(
+        { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, scope: 'openid roles' },
+        basic(c),
+      ),
     );
     expect(await errorOf(wide)).toBe('invalid_scope');
     const narrow = await send(
       `${tenant.base}/oauth2/token`,
-      form({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, scope: 'openid' }, basic(c)),
+      form(
+        { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, scope: 'openid' },
+        basic(c),
+      ),
     );
     expect((await narrow.json()).scope).toBe('openid');
   });
