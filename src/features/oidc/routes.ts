@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../../app-env.ts';
+import { AppError } from '../../errors.ts';
 import { clientInfo } from '../../http/client.ts';
 import { readSessionCookie } from '../sessions/cookie.ts';
 import { introspect, revoke, userinfo } from './access-service.ts';
@@ -49,11 +50,27 @@ async function answerAuthorize(c: Context<AppEnv>, params: Params): Promise<Resp
   return c.redirect(outcome.location, 302);
 }
 
+/** A request we cannot even parse has no trustworthy redirect URI: a page, like a bad client. */
+async function authorizeParams(
+  c: Context<AppEnv>,
+  read: () => Params | Promise<Params>,
+): Promise<Response> {
+  let params: Params;
+  try {
+    params = await read();
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    noStore(c);
+    return renderErrorPage(c, 400, error.code, 'The authorization request is malformed.');
+  }
+  return answerAuthorize(c, params);
+}
+
 oidcRoutes.get('/oauth2/authorize', (c) =>
-  answerAuthorize(c, parseParams(new URL(c.req.url).search)),
+  authorizeParams(c, () => parseParams(new URL(c.req.url).search)),
 );
 // OIDC Core §3.1.2.1: the same request as a form post.
-oidcRoutes.post('/oauth2/authorize', async (c) => answerAuthorize(c, await readForm(c)));
+oidcRoutes.post('/oauth2/authorize', (c) => authorizeParams(c, () => readForm(c)));
 
 oidcRoutes.post('/oauth2/token', async (c) => {
   noStore(c);

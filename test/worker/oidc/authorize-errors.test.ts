@@ -65,6 +65,12 @@ describe('before the redirect URI is trusted: a page, never a redirect', () => {
     expect(await codesOf(client)).toBe(0);
   });
 
+  it('refuses a parameter sent twice on a page (RFC 6749 §3.1)', async () => {
+    const twice = `${authorizeURL(tenant, client)}&redirect_uri=${encodeURIComponent('https://evil.example.net/')}`;
+    await expectPage(await send(twice, { headers: jar.header() }));
+    expect(await codesOf(client)).toBe(0);
+  });
+
   it('accepts the registered loopback redirect on any port (RFC 8252 §7.3)', async () => {
     const native = await makeClient(tenant);
     const sent = await send(
