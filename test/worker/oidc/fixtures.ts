@@ -23,12 +23,13 @@ export async function makeClient(
     firstParty?: boolean;
     grantTypes?: string[];
     scopes?: string[];
+    clientId?: string;
   } = {},
 ): Promise<TestClient> {
   const type = options.type ?? 'confidential';
   const secret =
     type === 'confidential' ? encodeBase64url(crypto.getRandomValues(new Uint8Array(32))) : null;
-  const clientId = `client-${crypto.randomUUID()}`;
+  const clientId = options.clientId ?? `client-${crypto.randomUUID()}`;
   const redirectURI = 'https://app.example.com/callback';
   const postLogoutRedirectURI = 'https://app.example.com/bye';
   const grantTypes = options.grantTypes ?? ['authorization_code', 'refresh_token'];

@@ -149,6 +149,7 @@ describe('the code flow, end to end', () => {
       form({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, basic(client)),
     );
     expect(refreshed.response.status).toBe(200);
+    expect(await refreshed.roundTrips()).toBeLessThanOrEqual(2);
     const next = await refreshed.json<TokenAnswer>();
     expect(next.refresh_token).not.toBe(tokens.refresh_token);
     expect(decodeJwt(next.access_token).aud).toBe(client.clientId);
@@ -182,6 +183,7 @@ describe('the code flow, end to end', () => {
       form({ token: next.refresh_token }, basic(client)),
     );
     expect(revoked.response.status).toBe(200);
+    expect(await revoked.roundTrips()).toBeLessThanOrEqual(2);
     for (const token of [next.refresh_token, next.access_token, tokens.access_token]) {
       const after = await send(`${tenant.base}/oauth2/introspect`, form({ token }, basic(client)));
       expect(await after.json()).toEqual({ active: false });
@@ -207,6 +209,7 @@ describe('the code flow, end to end', () => {
       { headers: jar.header() },
     );
     expect(logout.response.status).toBe(303);
+    expect(await logout.roundTrips()).toBeLessThanOrEqual(2);
     expect(logout.response.headers.get('Location')).toBe(
       `${client.postLogoutRedirectURI}?state=bye-1`,
     );
@@ -246,6 +249,7 @@ describe('client_credentials', () => {
       form({ grant_type: 'client_credentials', scope: 'api:read' }, basic(service)),
     );
     expect(sent.response.status).toBe(200);
+    expect(await sent.roundTrips()).toBeLessThanOrEqual(2);
     const body = await sent.json<Record<string, unknown>>();
     expect(body.id_token).toBeUndefined();
     expect(body.refresh_token).toBeUndefined();
