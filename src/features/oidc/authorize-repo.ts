@@ -77,7 +77,10 @@ export interface NewCode {
   expiresAt: Date;
 }
 
-/** The one write of /oauth2/authorize: the code's hash and its `oauth.authorize` event. */
+/**
+ * The one write of /oauth2/authorize: the code's hash, its `oauth.authorize` event and the
+ * session's last-seen time.
+ */
 export async function insertCode(
   db: Database,
   code: NewCode,
@@ -94,6 +97,13 @@ export async function insertCode(
         ${code.session.createdAt.toISOString()}::timestamptz, ${textArray(code.session.amr)},
         ${at}::timestamptz, ${code.expiresAt.toISOString()}::timestamptz)
       returning id
+    ),
+    -- Signing in to an application is use of the SSO session: extend its idle lifetime as any
+    -- authenticated request does (sessions/repo.ts loadSession).
+    touched as (
+      update sessions set last_seen_at = ${at}::timestamptz,
+        idle_expires_at = least(${at}::timestamptz + make_interval(secs => idle_ttl_seconds), expires_at)
+      where id = ${code.session.id}::uuid
     )
     ${auditInsert({
       tenantId: code.tenantId,
