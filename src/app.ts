@@ -13,6 +13,7 @@ import { docsRoutes } from './features/docs/routes.ts';
 import { EMAIL_CREDENTIAL_PATHS, emailRoutes } from './features/email/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { mfaRoutes } from './features/mfa/routes.ts';
+import { oidcRoutes } from './features/oidc/routes.ts';
 import { passkeyRoutes } from './features/passkeys/routes.ts';
 import { allRouteDocs } from './route-docs.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
@@ -123,6 +124,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   tenantAPI.route('/', passkeyRoutes);
   tenantAPI.route('/', emailRoutes);
   tenantAPI.route('/', consentRoutes);
+  tenantAPI.route('/', oidcRoutes);
   app.route('/', tenantAPI);
 
   app.notFound((c) =>

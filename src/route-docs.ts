@@ -8,6 +8,7 @@ import { consentDocs } from './features/clients/consents/routes.ts';
 import { adminDocs } from './features/admin/docs.ts';
 import { mailDocs } from './features/mail/docs.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
+import { oidcDocs } from './features/oidc/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
 import { rbacDocs } from './features/rbac/routes.ts';
 import { sessionDocs } from './features/sessions/docs.ts';
@@ -24,6 +25,7 @@ export function allRouteDocs(): RouteDoc[] {
     ...consentDocs,
     ...tokenDocs,
     ...mfaDocs,
+    ...oidcDocs,
     ...adminDocs,
     ...rbacDocs,
     ...auditDocs,

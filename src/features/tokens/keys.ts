@@ -92,7 +92,8 @@ export interface SignAccessTokenInput {
   now: Date;
   ttlSeconds: number;
   jti: string;
-  claims: AccessTokenClaims;
+  /** The JSON API's claims, or an OAuth client's (`client_id`, `scope`, …; RFC 9068). */
+  claims: AccessTokenClaims | { sub: string; [claim: string]: unknown };
 }
 
 export async function signAccessToken(input: SignAccessTokenInput): Promise<string> {

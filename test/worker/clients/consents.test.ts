@@ -3,16 +3,16 @@
 // withdrawal is audited in the same statement and is idempotent; nobody sees another's consents.
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type * as grants from '../../../src/features/oidc/grants-repo.ts';
-import { revokeClientGrants } from '../../../src/features/oidc/grants-repo.ts';
+import type * as grants from '../../../src/features/oidc/token-repo.ts';
+import { revokeClientGrants } from '../../../src/features/oidc/token-repo.ts';
 import { makeKey, makeOperator } from '../admin/fixtures.ts';
 import { makeTenant, testDB, type CookieJar, type TestTenant } from '../fixtures.ts';
 import { jsonRequest, send } from '../harness.ts';
 import { signedUp } from '../rbac/fixtures.ts';
 import { clientRow, registerClient, type ClientBody } from './fixtures.ts';
 
-// Calls through to the protocol's revokeClientGrants, recording the calls.
-vi.mock('../../../src/features/oidc/grants-repo.ts', async (importOriginal) => {
+// Calls through to the protocol's revokeClientGrants (src/features/oidc/token-repo.ts), recording the calls.
+vi.mock('../../../src/features/oidc/token-repo.ts', async (importOriginal) => {
   const actual = await importOriginal<typeof grants>();
   return { ...actual, revokeClientGrants: vi.fn(actual.revokeClientGrants) };
 });
@@ -167,7 +167,7 @@ describe('DELETE /v1/auth/consents/{client_id}', () => {
     });
     expect(sent.response.status).toBe(200);
     expect(await sent.json()).toEqual({ status: 'revoked', consent_removed: true });
-    // The session, then the delete with its event (plus revokeClientGrants' own once it lands).
+    // The session, then the delete with its event and the grants' revocation.
     expect(await sent.roundTrips()).toBeLessThanOrEqual(3);
     const list = await send(`${tenant.base}/v1/auth/consents`, { headers: user.jar.header() });
     const { consents } = await list.json<{ consents: { client_id: string }[] }>();
@@ -195,7 +195,7 @@ describe('DELETE /v1/auth/consents/{client_id}', () => {
     });
     expect(sent.response.status).toBe(200);
     expect(calls).toHaveBeenCalledTimes(1);
-    expect(calls.mock.calls[0]!.slice(1)).toEqual([
+    expect(calls.mock.calls[0]!.slice(1, 4)).toEqual([
       tenant.id,
       user.userId,
       String((await clientRow(mail.client_id))?.id),

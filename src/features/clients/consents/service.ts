@@ -1,6 +1,6 @@
 import type { Deps } from '../../../deps.ts';
 import { AppError } from '../../../errors.ts';
-import { revokeClientGrants } from '../../oidc/grants-repo.ts';
+import { revokeClientGrants } from '../../oidc/token-repo.ts';
 import type { ClientInfo } from '../../sessions/service.ts';
 import { deleteConsent, listConsents, type Consent } from './repo.ts';
 import { CLIENT_ID } from '../client-id.ts';
@@ -40,6 +40,12 @@ export async function revokeConsent(
     at: deps.clock.now(),
   });
   if (result.clientInternalId === null) throw new AppError('not_found', 'no such client');
-  await revokeClientGrants(deps.db, user.tenantId, user.userId, result.clientInternalId);
+  await revokeClientGrants(
+    deps.db,
+    user.tenantId,
+    user.userId,
+    result.clientInternalId,
+    deps.clock.now(),
+  );
   return { removed: result.removed };
 }
