@@ -84,13 +84,6 @@ export const TABLES: readonly TableSpec[] = [
     ids: ['id', 'tenant_id', 'user_id', 'active_organization_id'],
     copy: 'skip',
   },
-  {
-    name: 'refresh_tokens',
-    key: ['id'],
-    tenantColumn: 'tenant_id',
-    ids: ['id', 'tenant_id', 'session_id', 'parent_id'],
-    copy: 'skip',
-  },
   { name: 'roles', key: ['id'], tenantColumn: 'tenant_id', ids: ['id', 'tenant_id'], copy: 'keep' },
   {
     name: 'user_roles',
@@ -194,6 +187,24 @@ export const TABLES: readonly TableSpec[] = [
     ids: ['tenant_id', 'user_id', 'client_id'],
     copy: 'keep',
   },
+  // An authorization code's row is also its grant (src/features/oidc): OIDC refresh tokens name
+  // it, and its revocation state says whether their access tokens are still active. Its hash is
+  // of a spent or expired code, so it travels as is; like sessions, a copy leaves grants behind.
+  {
+    name: 'oauth_codes',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'client_id', 'user_id', 'session_id'],
+    copy: 'skip',
+  },
+  // After the sessions, clients and codes their foreign keys name.
+  {
+    name: 'refresh_tokens',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'session_id', 'parent_id', 'client_id', 'code_id'],
+    copy: 'skip',
+  },
   {
     name: 'webauthn_challenges',
     key: ['id'],
@@ -254,8 +265,6 @@ export const TABLES_BY_NAME: ReadonlyMap<string, TableSpec> = new Map(
  * registry test accepts these; anything else must be in TABLES.
  */
 export const NOT_TENANT_DATA: Readonly<Record<string, string>> = {
-  oauth_codes:
-    'authorization codes live 60 seconds and are single use: a restored one would be expired',
 };
 
 /**

@@ -78,7 +78,8 @@ beforeAll(async () => {
     insert into oauth_consents (tenant_id, user_id, client_id, scopes, granted_at, updated_at)
     select ${tenant.id}::uuid, ${userId}::uuid, id, array['openid', 'email'], now(), now()
     from oauth_clients where client_id = ${client.client_id}`);
-  // A pending authorization code: ephemeral, it must not travel.
+  // An authorization code: its row is also the grant OIDC refresh tokens name, so a restore
+  // brings it back (a copy, like sessions, does not).
   await testDB().execute(sql`
     insert into oauth_codes (tenant_id, code_hash, client_id, user_id, session_id, redirect_uri, scopes,
       auth_time, created_at, expires_at)
@@ -103,7 +104,7 @@ describe('OAuth clients in a copy under another slug', () => {
       expect(result.mode).toBe('copy');
       expect(result.rows.oauth_clients).toBe(1);
       expect(result.rows.oauth_consents).toBe(1);
-      expect(result.rows.oauth_codes).toBeUndefined();
+      expect(result.rows.oauth_codes ?? 0).toBe(0);
       const [copied] = await rows('oauth_clients', result.tenant.id);
       expect(copied?.client_id).not.toBe(client.client_id);
       expect(String(copied?.client_id)).toMatch(/^[A-Za-z0-9_-]{22}$/);
@@ -144,13 +145,14 @@ describe('OAuth clients in a copy under another slug', () => {
 
 describe('OAuth clients through export, wipe and restore', () => {
   it(
-    'come back with the same client_id and a secret that still verifies, with their consents; codes do not',
+    'come back with the same client_id and a secret that still verifies, with their consents and grants (codes)',
     async () => {
       const before = {
         clients: await rows('oauth_clients', tenant.id),
         consents: await consents(tenant.id),
+        codes: await rows('oauth_codes', tenant.id),
       };
-      expect(await rows('oauth_codes', tenant.id)).toHaveLength(1);
+      expect(before.codes).toHaveLength(1);
       await wipeTenant(tenant.id);
       expect(await loadClient(tenant.slug, client.client_id)).toBeUndefined();
       const result = await importTenant(testDeps(), streamOf(archive), PASSPHRASE, {
@@ -161,7 +163,7 @@ describe('OAuth clients through export, wipe and restore', () => {
       expect(result.mode).toBe('restore');
       expect(await rows('oauth_clients', tenant.id)).toEqual(before.clients);
       expect(await consents(tenant.id)).toEqual(before.consents);
-      expect(await rows('oauth_codes', tenant.id)).toEqual([]);
+      expect(await rows('oauth_codes', tenant.id)).toEqual(before.codes);
       const restored = await loadClient(tenant.slug, client.client_id);
       expect(await verifyClientSecret(restored!, secret)).toBe(true);
       const got = await adminCall(key, tenant, 'GET', `/${client.client_id}`);
