@@ -11,6 +11,7 @@ import { adminRoutes } from './features/admin/routes.ts';
 import { docsRoutes } from './features/docs/routes.ts';
 import { EMAIL_CREDENTIAL_PATHS, emailRoutes } from './features/email/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
+import { recordRequestMetrics } from './features/metrics/middleware.ts';
 import { mfaRoutes } from './features/mfa/routes.ts';
 import { passkeyRoutes } from './features/passkeys/routes.ts';
 import { allRouteDocs } from './route-docs.ts';
@@ -92,6 +93,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
 
   app.route('/', healthRoutes);
   app.route('/', docsRoutes(allRouteDocs));
+
+  // Metrics for everything below (not the probes and docs above, which answer without next()).
+  app.use(recordRequestMetrics);
 
   // Everything below needs the schema this build was made for.
   app.use(async (c, next) => {

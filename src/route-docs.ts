@@ -5,6 +5,7 @@ import { emailDocs } from './features/email/docs.ts';
 import { auditDocs } from './features/audit/routes.ts';
 import { adminDocs } from './features/admin/docs.ts';
 import { mailDocs } from './features/mail/docs.ts';
+import { metricsDocs } from './features/metrics/routes.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
 import { rbacDocs } from './features/rbac/routes.ts';
@@ -25,5 +26,6 @@ export function allRouteDocs(): RouteDoc[] {
     ...rbacDocs,
     ...auditDocs,
     ...mailDocs,
+    ...metricsDocs,
   ];
 }

@@ -7,6 +7,7 @@ export const SCOPES = [
   'audit:read',
   'backups:export',
   'backups:import',
+  'metrics:read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
