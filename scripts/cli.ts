@@ -13,8 +13,12 @@ commands:
                                               write the tenant as an encrypted bkp1 archive
   import-tenant --input=<file> [--passphrase=<p> | --passphrase-env=<VAR>] [--slug=<new-slug>]
                                               restore an archive (or copy it under another slug)
+  metrics --tenant <slug> [--window 15m] [--json]
+                                              p95 login latency, 5xx rate, 401 rate on login and
+                                              429 rate on the MFA challenge over the window
 
-environment: DATABASE_URL, SECRET_KEY (as the Worker has them)`;
+environment: DATABASE_URL, SECRET_KEY (as the Worker has them); metrics: UPSTASH_REDIS_REST_URL,
+UPSTASH_REDIS_REST_TOKEN`;
 
 interface CommandContext {
   secretKey: Uint8Array;
@@ -52,6 +56,10 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
   async 'bootstrap-code'() {
     const { bootstrapCodeCommand } = await import('./commands/bootstrap-code.ts');
     return bootstrapCodeCommand(process.env.DATABASE_URL?.trim() ?? '');
+  },
+  async metrics(args) {
+    const { metricsCommand } = await import('./commands/metrics.ts');
+    return metricsCommand(args);
   },
   async 'audit-verify'(args) {
     const { auditVerifyCommand } = await import('./commands/audit-verify.ts');
