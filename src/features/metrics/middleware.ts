@@ -14,7 +14,8 @@ export const recordRequestMetrics = createMiddleware<AppEnv>(async (c, next) => 
   const started = performance.now();
   await next();
   const { deps } = c.var;
-  const at = deps.clock.now();
+  // Real time, not the injected clock: the minute buckets are read back against real time.
+  const at = new Date();
   deps.waitUntil(
     deps.metrics.finish(
       {
