@@ -15,9 +15,13 @@ commands:
                                               write the tenant as an encrypted bkp1 archive
   import-tenant --input=<file> [--passphrase=<p> | --passphrase-env=<VAR>] [--slug=<new-slug>]
                                               restore an archive (or copy it under another slug)
+  metrics --tenant <slug> [--window 15m] [--json]
+                                              p95 login latency, 5xx rate, 401 rate on login and
+                                              429 rate on the MFA challenge over the window
 
 environment: DATABASE_URL, SECRET_KEY, SECRET_KEY_PREVIOUS (as the Worker has them); ENVIRONMENT (unset: production,
-  where a DATABASE_URL to a host other than loopback needs sslmode=require or stricter)`;
+  where a DATABASE_URL to a host other than loopback needs sslmode=require or stricter);
+  metrics: UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN`;
 
 interface CommandContext {
   secretKey: Uint8Array;
@@ -66,6 +70,10 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
   async 'secret-rotation-status'() {
     const { secretRotationStatusCommand } = await import('./commands/secret-rotation-status.ts');
     return secretRotationStatusCommand(await contextFromEnv());
+  },
+  async metrics(args) {
+    const { metricsCommand } = await import('./commands/metrics.ts');
+    return metricsCommand(args);
   },
   async 'audit-verify'(args) {
     const { auditVerifyCommand } = await import('./commands/audit-verify.ts');

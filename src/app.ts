@@ -12,6 +12,7 @@ import { consentRoutes } from './features/clients/consents/routes.ts';
 import { docsRoutes } from './features/docs/routes.ts';
 import { EMAIL_CREDENTIAL_PATHS, emailRoutes } from './features/email/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
+import { recordRequestMetrics } from './features/metrics/middleware.ts';
 import { mfaRoutes } from './features/mfa/routes.ts';
 import { oidcRoutes } from './features/oidc/routes.ts';
 import { passkeyRoutes } from './features/passkeys/routes.ts';
@@ -94,6 +95,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
 
   app.route('/', healthRoutes);
   app.route('/', docsRoutes(allRouteDocs));
+
+  // Metrics for everything below (not the probes and docs above, which answer without next()).
+  app.use(recordRequestMetrics);
 
   // Everything below needs a schema this build may serve (its own, or ahead by additive migrations).
   app.use(async (c, next) => {

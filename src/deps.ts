@@ -7,6 +7,7 @@ import { createPasswordHasher, type PasswordHasher } from './features/accounts/p
 import { createQueueMailer } from './features/mail/mailer.ts';
 import type { Mailer } from './features/mail/message.ts';
 import { smtpSender, type MailSender } from './features/mail/smtp.ts';
+import { createMetricsRecorder, type MetricsRecorder } from './features/metrics/recorder.ts';
 import {
   createUpstashRateLimiter,
   unconfiguredRateLimiter,
@@ -38,6 +39,8 @@ export interface Deps {
   mailSender: MailSender;
   /** The bkp1 passphrase KDF (PBKDF2, 600,000 iterations): tests pass a memoising one. */
   archiveKDF: Pbkdf2SHA256;
+  /** This request's metrics, written once after the answer (src/features/metrics). */
+  metrics: MetricsRecorder;
   waitUntil(promise: Promise<unknown>): void;
 }
 
@@ -70,6 +73,11 @@ export function createDeps(input: DepsInput): Deps {
     mail: createQueueMailer(input.env.MAIL_QUEUE ?? null, () => systemClock.now()),
     mailSender: smtpSender,
     archiveKDF: pbkdf2SHA256,
+    metrics: createMetricsRecorder({
+      redis: input.config.redis,
+      analytics: input.env.METRICS ?? null,
+      log: input.log,
+    }),
     waitUntil: input.waitUntil,
   };
 }

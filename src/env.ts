@@ -45,6 +45,8 @@ export interface Env {
   MAIL_QUEUE?: Queue<unknown>;
   /** Where mail that cannot be delivered goes (its consumer records `mail.failed`). */
   MAIL_DEAD_LETTER_QUEUE?: Queue<unknown>;
+  /** Workers Analytics Engine dataset for request metrics (optional; Redis holds them too). */
+  METRICS?: AnalyticsEngineDataset;
   /** Secret: the deployment's SMTP server, `smtps://user:pass@host:465` (src/lib/smtp-url.ts). */
   SMTP_URL?: string;
   /** The default sender, `Name <address>` or `address`; tenants may set their own. */

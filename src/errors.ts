@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'database_unavailable'
   | 'storage_unavailable'
   | 'queue_unavailable'
+  | 'metrics_unavailable'
   | 'misconfigured'
   | 'schema_mismatch'
   | 'archive_passphrase_too_short'
@@ -115,6 +116,7 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   database_unavailable: 503,
   storage_unavailable: 503,
   queue_unavailable: 503,
+  metrics_unavailable: 503,
   misconfigured: 503,
   schema_mismatch: 503,
   // bkp1 archives (src/features/backup/errors.ts): the caller's file or passphrase is at fault.

@@ -7,6 +7,7 @@ import { clientDocs } from './features/clients/admin/docs.ts';
 import { consentDocs } from './features/clients/consents/routes.ts';
 import { adminDocs } from './features/admin/docs.ts';
 import { mailDocs } from './features/mail/docs.ts';
+import { metricsDocs } from './features/metrics/routes.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
 import { oidcDocs } from './features/oidc/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
@@ -31,5 +32,6 @@ export function allRouteDocs(): RouteDoc[] {
     ...auditDocs,
     ...mailDocs,
     ...clientDocs,
+    ...metricsDocs,
   ];
 }

@@ -22,6 +22,8 @@ export interface Sent {
   response: Response;
   requestId: string;
   subrequests: number;
+  /** URLs of the outbound fetches made for the request, waitUntil work included. */
+  calls: string[];
   /** Console lines the Worker wrote while handling the request. */
   logs: string[];
   roundTrips(): Promise<number>;
@@ -71,6 +73,7 @@ export async function send(
     response,
     requestId: id,
     subrequests: budget.subrequests,
+    calls: budget.calls,
     logs: budget.logs,
     roundTrips: () => roundTrips(id),
     async json<T>() {

@@ -9,6 +9,7 @@ export const SCOPES = [
   'backups:import',
   'clients:read',
   'clients:write',
+  'metrics:read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

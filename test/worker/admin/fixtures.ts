@@ -85,6 +85,7 @@ export const ALL_SCOPES: Scope[] = [
   'backups:import',
   'clients:read',
   'clients:write',
+  'metrics:read',
 ];
 
 /** Creates an API key over HTTP with the operator's session; returns the key and its id. */
