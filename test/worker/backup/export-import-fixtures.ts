@@ -80,7 +80,7 @@ export interface FilledTenant {
 /**
  * A tenant with rows in every table of the registry: a user registered over HTTP (user,
  * organization, membership, session, refresh token, audit events), an access token, and the rest
- * written directly.
+ * written directly (an OIDC grant too: a spent code and the refresh token that names it).
  */
 export async function makeFilledTenant(): Promise<FilledTenant> {
   const tenant = await makeTenant({ hostnames: [`${crypto.randomUUID()}.example.test`] });
@@ -133,6 +133,23 @@ export async function makeFilledTenant(): Promise<FilledTenant> {
     consent as (
       insert into oauth_consents (tenant_id, user_id, client_id, scopes, granted_at, updated_at)
       select ${t}, ${userId}, id, array['openid', 'email'], now(), now() from client
+    ),
+    grant_code as (
+      insert into oauth_codes (tenant_id, code_hash, client_id, user_id, session_id, redirect_uri,
+        scopes, nonce, code_challenge, auth_time, amr, created_at, expires_at, used_at)
+      select ${t}, ${crypto.randomUUID()}, client.id, ${userId}, s.id, 'https://app.example/cb?a=1,2',
+        array['openid', 'offline_access'], 'n-0S6_WzA2Mj', null, now(), array['pwd'], now(),
+        now() + interval '60 seconds', now()
+      from client, sessions s where s.user_id = ${userId}::uuid
+      limit 1
+      returning id, session_id, client_id
+    ),
+    oidc_refresh as (
+      insert into refresh_tokens (tenant_id, session_id, token_hash, created_at, expires_at,
+        client_id, code_id, scopes)
+      select ${t}, session_id, ${crypto.randomUUID()}, now(), now() + interval '1 day', client_id,
+        id, array['openid', 'offline_access']
+      from grant_code
     )
     insert into api_keys (name, key_hash, key_prefix, scopes, tenant_id, created_at)
     values ('bound', ${crypto.randomUUID()}, 'gh_test', array['users:read'], ${t}, now())`);
