@@ -13,6 +13,8 @@ import { EMAIL_CREDENTIAL_PATHS, emailRoutes } from './features/email/routes.ts'
 import { healthRoutes } from './features/health/routes.ts';
 import { mfaRoutes } from './features/mfa/routes.ts';
 import { passkeyRoutes } from './features/passkeys/routes.ts';
+import { assetRoutes } from './features/pages/assets.ts';
+import { pageRoutes } from './features/pages/routes.ts';
 import { allRouteDocs } from './route-docs.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import { tenantCORS, tenantScope } from './features/tenants/middleware.ts';
@@ -92,6 +94,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
 
   app.route('/', healthRoutes);
   app.route('/', docsRoutes(allRouteDocs));
+  // The hosted pages' CSS and JS: tenant-independent, no database, long-cached.
+  app.route('/', assetRoutes);
 
   // Everything below needs the schema this build was made for.
   app.use(async (c, next) => {
@@ -121,6 +125,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   tenantAPI.route('/', mfaRoutes);
   tenantAPI.route('/', passkeyRoutes);
   tenantAPI.route('/', emailRoutes);
+  // Hosted pages: their POST handlers carry the credential timing floor themselves.
+  tenantAPI.route('/', pageRoutes);
   app.route('/', tenantAPI);
 
   app.notFound((c) =>

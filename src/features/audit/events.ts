@@ -17,7 +17,8 @@ export type AuditEventType =
   | 'security.recovery_code.used'
   | 'mail.failed'
   | `security.${string}`
-  | `admin.${string}`;
+  | `admin.${string}`
+  | `oauth.${string}`;
 
 export type ActorType = 'user' | 'operator' | 'api_key' | 'system' | 'anonymous';
 
