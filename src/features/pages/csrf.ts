@@ -22,16 +22,22 @@ function csrfCookie(config: Config): { name: string; path: string; secure: boole
   return { name: '__Secure-gatehouse_csrf', path: config.basePath, secure };
 }
 
+const issuedThisRequest = new WeakMap<Request, string>();
+
 /**
  * The token for the forms of this response: the browser's current one, or a new random one set
  * as an HttpOnly, SameSite=Lax session cookie. Reusing it keeps two open tabs working.
  */
 export function csrfToken(c: Context<AppEnv>): string {
+  const issued = issuedThisRequest.get(c.req.raw);
+  if (issued !== undefined) return issued;
   const { config, random } = c.var.deps;
   const shape = csrfCookie(config);
   const current = getCookie(c, shape.name);
   if (current !== undefined && TOKEN.test(current)) return current;
   const token = encodeBase64url(random.bytes(32));
+  // A page with two forms must not set two different cookies: the last would win.
+  issuedThisRequest.set(c.req.raw, token);
   setCookie(c, shape.name, token, {
     path: shape.path,
     secure: shape.secure,
