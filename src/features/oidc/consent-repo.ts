@@ -33,7 +33,8 @@ export async function upsertConsent(db: Database, grant: ConsentGrant): Promise<
     up as (
       insert into oauth_consents (tenant_id, user_id, client_id, scopes, granted_at, updated_at)
       select ${grant.tenantId}::uuid, ${grant.userId}::uuid, c.id,
-        string_to_array(${scopes}::text, ' ')::text[], ${at}::timestamptz, ${at}::timestamptz
+        array(select distinct s from unnest(string_to_array(${scopes}::text, ' ')) s order by s),
+        ${at}::timestamptz, ${at}::timestamptz
       from c
       on conflict (user_id, client_id) do update set
         scopes = array(select distinct s from unnest(oauth_consents.scopes || excluded.scopes) s order by s),
