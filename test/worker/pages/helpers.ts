@@ -2,7 +2,8 @@
 // CSRF token, and post its form as application/x-www-form-urlencoded with a same-origin Origin.
 import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
-import { CookieJar, testDB, type TestTenant } from '../fixtures.ts';
+import type { CookieJar } from '../fixtures.ts';
+import { testDB, type TestTenant } from '../fixtures.ts';
 import { send, type SendOptions, type Sent } from '../harness.ts';
 
 export const ORIGIN = 'https://gatehouse.test';
