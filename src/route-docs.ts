@@ -6,6 +6,7 @@ import { auditDocs } from './features/audit/routes.ts';
 import { adminDocs } from './features/admin/docs.ts';
 import { mailDocs } from './features/mail/docs.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
+import { pageDocs } from './features/pages/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
 import { rbacDocs } from './features/rbac/routes.ts';
 import { sessionDocs } from './features/sessions/docs.ts';
@@ -25,5 +26,6 @@ export function allRouteDocs(): RouteDoc[] {
     ...rbacDocs,
     ...auditDocs,
     ...mailDocs,
+    ...pageDocs,
   ];
 }
