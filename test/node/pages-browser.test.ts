@@ -220,8 +220,9 @@ describe.skipIf(process.platform === 'win32')('hosted pages in Chromium', () => 
       await page.goto(`${base}/register`);
       await page.fill('#email', email);
       await page.fill('#password', PASSWORD);
-      await page.click('button[type="submit"]');
-      await page.waitForURL(`${base}/signed-in`);
+      await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+      if (page.url() !== `${base}/signed-in`)
+        throw new Error(`sign-up did not land: ${(await page.textContent('main')) ?? ''}`);
       const consent = await page.goto(`${base}/consent?return_to=${encodeURIComponent(returnTo)}`);
       expect(consent?.status()).toBe(200);
       expect(await page.textContent('h1')).toContain('Pages App');

@@ -40,6 +40,10 @@ export function pagePrefix(c: Context<AppEnv>): string {
  * summary (role="alert") above the form. Only same-origin, content-hashed CSS/JS and the
  * tenant's `branding.css`: nothing inline, so the page CSP needs no 'unsafe-inline'.
  * The protocol's error page renders through this too (`tenant` may be null there).
+ *
+ * Referrer policy `same-origin` for the page (the header says no-referrer): under no-referrer
+ * browsers send `Origin: null` on a form POST (Fetch §3.2.5), which the CSRF Origin check must
+ * refuse. same-origin still sends nothing to any other origin; no page URL carries a secret.
  */
 export async function renderPage(
   c: Context<AppEnv>,
@@ -57,6 +61,7 @@ export async function renderPage(
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex" />
+        <meta name="referrer" content="same-origin" />
         <title>${errors.length > 0 ? 'Error: ' : ''}${view.title} – ${brand}</title>
         <link rel="stylesheet" href="${base}/assets/${assets.css}" />
         ${tenant === null ? '' : html`<link rel="stylesheet" href="${pagePrefix(c)}/branding.css" />`}
