@@ -3,7 +3,7 @@
 // header allows no inline script or eval, names no third-party origin and forbids framing, and
 // an inline <script>/<style> added through the DOM is blocked (securitypolicyviolation) while the
 // page's own same-origin module script runs (the passkey button appears). Then a sign-in with
-// JavaScript on lands back on return_to.
+// JavaScript off lands back on return_to, and so does the passkey button on /login.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +71,30 @@ function tryInline(
 ): Promise<{ violations: string[]; scriptRan: boolean; styleApplied: boolean }> {
   return page.evaluate(INLINE_PROBE);
 }
+
+/** A passkey ceremony in the page, without a library: options → create() → verify; the status. */
+const REGISTER_PASSKEY = `async (base) => {
+  const b64 = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
+  const enc = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+  const post = (path, body) => fetch(base + path, { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const o = await (await post('/v1/auth/passkeys/register/options', {})).json();
+  if (o.challenge === undefined) return JSON.stringify(o);
+  const cred = await navigator.credentials.create({ publicKey: {
+    ...o,
+    challenge: b64(o.challenge),
+    user: { ...o.user, id: b64(o.user.id) },
+    excludeCredentials: (o.excludeCredentials ?? []).map((c) => ({ ...c, id: b64(c.id) })),
+  } });
+  const response = {
+    id: cred.id, rawId: enc(cred.rawId), type: 'public-key', clientExtensionResults: {},
+    response: {
+      clientDataJSON: enc(cred.response.clientDataJSON),
+      attestationObject: enc(cred.response.attestationObject),
+      transports: cred.response.getTransports(),
+    },
+  };
+  return (await post('/v1/auth/passkeys/register/verify', { response, name: 'Virtual' })).status;
+}`;
 
 describe.skipIf(process.platform === 'win32')('hosted pages in Chromium', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-pages-'));
@@ -146,7 +170,7 @@ describe.skipIf(process.platform === 'win32')('hosted pages in Chromium', () => 
           `update tenants set settings = settings || $1::jsonb where slug = 'default'`,
           [
             JSON.stringify({
-              webauthn: { rpId: 'localhost' },
+              webauthn: { rpId: 'localhost', origins: [`http://localhost:${port}`] },
               mail: { otp_sign_in_enabled: true },
               branding: { display_name: 'Acme Browser', accent_color: '#0b5394' },
             }),
@@ -242,6 +266,34 @@ describe.skipIf(process.platform === 'win32')('hosted pages in Chromium', () => 
       ]);
       expect(request.url()).toBe(`${base}${returnTo}`);
       await noJS.close();
+
+      // 6. Passkey sign-in on /login: register one (CDP virtual authenticator) through the JSON
+      // API while signed in, sign out, then the hosted page's button signs in and returns.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('WebAuthn.enable');
+      await cdp.send('WebAuthn.addVirtualAuthenticator', {
+        options: {
+          protocol: 'ctap2',
+          transport: 'internal',
+          hasResidentKey: true,
+          hasUserVerification: true,
+          isUserVerified: true,
+        },
+      });
+      expect(await page.evaluate(`(${REGISTER_PASSKEY})(${JSON.stringify(base)})`)).toBe(201);
+      expect(
+        await page.evaluate(`fetch(${JSON.stringify(`${base}/v1/auth/logout`)}, {
+        method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: '{}',
+      }).then((r) => r.status)`),
+      ).toBe(200);
+      await page.goto(`${base}/login?return_to=${encodeURIComponent(returnTo)}`);
+      const button = page.locator('button[data-passkey-signin]');
+      await button.waitFor({ state: 'visible' });
+      const [back] = await Promise.all([
+        page.waitForRequest((r) => r.url().includes('/oauth2/authorize?')),
+        button.click(),
+      ]);
+      expect(back.url()).toBe(`${base}${returnTo}`);
     },
     240_000,
   );
