@@ -16,6 +16,8 @@ import { recordRequestMetrics } from './features/metrics/middleware.ts';
 import { mfaRoutes } from './features/mfa/routes.ts';
 import { oidcRoutes } from './features/oidc/routes.ts';
 import { passkeyRoutes } from './features/passkeys/routes.ts';
+import { assetRoutes } from './features/pages/assets.ts';
+import { pageRoutes } from './features/pages/routes.ts';
 import { allRouteDocs } from './route-docs.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import { tenantCORS, tenantScope } from './features/tenants/middleware.ts';
@@ -95,6 +97,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
 
   app.route('/', healthRoutes);
   app.route('/', docsRoutes(allRouteDocs));
+  // The hosted pages' CSS and JS: tenant-independent, no database, long-cached.
+  app.route('/', assetRoutes);
 
   // Metrics for everything below (not the probes and docs above, which answer without next()).
   app.use(recordRequestMetrics);
@@ -129,6 +133,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   tenantAPI.route('/', emailRoutes);
   tenantAPI.route('/', consentRoutes);
   tenantAPI.route('/', oidcRoutes);
+  // Hosted pages: their POST handlers carry the credential timing floor themselves.
+  tenantAPI.route('/', pageRoutes);
   app.route('/', tenantAPI);
 
   app.notFound((c) =>

@@ -10,6 +10,7 @@ import { mailDocs } from './features/mail/docs.ts';
 import { metricsDocs } from './features/metrics/routes.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
 import { oidcDocs } from './features/oidc/docs.ts';
+import { pageDocs } from './features/pages/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
 import { rbacDocs } from './features/rbac/routes.ts';
 import { sessionDocs } from './features/sessions/docs.ts';
@@ -33,5 +34,6 @@ export function allRouteDocs(): RouteDoc[] {
     ...mailDocs,
     ...clientDocs,
     ...metricsDocs,
+    ...pageDocs,
   ];
 }

@@ -1,6 +1,6 @@
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
-import { startSession, type Authenticated, type ClientInfo } from '../sessions/service.ts';
+import { AMR, startSession, type Authenticated, type ClientInfo } from '../sessions/service.ts';
 import type { Tenant, TenantScope } from '../tenants/context.ts';
 import { findTenant } from '../tenants/repo.ts';
 import { recordAuditEvent } from '../audit/events.ts';
@@ -92,7 +92,7 @@ export async function register(
   });
   const passwordHash = await deps.passwords.hash(input.password, newSalt(deps.random));
   const userId = crypto.randomUUID();
-  const started = await startSession(deps, tenant, userId, client);
+  const started = await startSession(deps, tenant, userId, client, AMR.password);
   const organization =
     input.organization_name === undefined
       ? null
@@ -212,7 +212,7 @@ export async function login(
   const upgraded = verdict.needsRehash
     ? await deps.passwords.hash(input.password, newSalt(deps.random))
     : null;
-  const started = await startSession(deps, tenant, user.id, client);
+  const started = await startSession(deps, tenant, user.id, client, AMR.password);
   // A user with a second factor (or whom the tenant's MFA policy requires to enrol one) gets an
   // MFA token instead of a session, decided inside the same statement (src/features/mfa/login-gate.ts).
   const outcome = await insertLoginSessionOrMfaToken(

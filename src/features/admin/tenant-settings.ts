@@ -6,6 +6,7 @@ import {
   mailTransportView,
   mailTransportViewSchema,
 } from '../mail/settings.ts';
+import { brandingSettingsSchema } from '../pages/branding-settings.ts';
 import { isTenantPolicy } from '../ratelimit/policies.ts';
 import { tenantSettingsSchema, type TenantSettings } from '../tenants/settings.ts';
 
@@ -88,6 +89,8 @@ export const tenantSettingsPatchSchema = z.strictObject({
    * write-only) and the content (links merged link by link, templates as a whole).
    */
   mail: mailTransportPatchSchema.extend(emailContentSettingsPatchSchema.shape).optional(),
+  /** Replaces the tenant's branding of the hosted pages; omitted fields are cleared. */
+  branding: brandingSettingsSchema.strict().optional(),
 });
 
 export type TenantSettingsPatch = z.infer<typeof tenantSettingsPatchSchema>;
@@ -128,6 +131,7 @@ export const tenantSettingsViewSchema = z.object({
     rp_name: z.string().nullable(),
   }),
   mail: mailTransportViewSchema.extend(emailContentSettingsSchema.shape),
+  branding: brandingSettingsSchema,
 });
 
 export function settingsView(
@@ -177,6 +181,7 @@ export function settingsView(
       password_reset_ttl_seconds: s.mail.password_reset_ttl_seconds,
       otp_sign_in_enabled: s.mail.otp_sign_in_enabled,
     },
+    branding: s.branding,
   };
 }
 
@@ -233,6 +238,7 @@ export function storedPatch(patch: TenantSettingsPatch): {
             origins: patch.webauthn.origins,
             rpName: patch.webauthn.rp_name,
           }),
+    branding: patch.branding,
   });
   const p = patch.password_policy;
   const l = patch.lockout;

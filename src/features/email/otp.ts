@@ -11,7 +11,7 @@ import {
   type SecondFactorRequired,
 } from '../mfa/login-gate.ts';
 import { enforceRateLimits } from '../ratelimit/enforce.ts';
-import { startSession, type ClientInfo } from '../sessions/service.ts';
+import { AMR, startSession, type ClientInfo } from '../sessions/service.ts';
 import type { Tenant, TenantScope } from '../tenants/context.ts';
 import { queueOTPMail } from './mails.ts';
 import {
@@ -167,7 +167,7 @@ export async function verifyEmailOTP(
     });
     throw new AppError('invalid_code', WRONG_CODE);
   }
-  const started = await startSession(deps, tenant, user.id, client);
+  const started = await startSession(deps, tenant, user.id, client, AMR.emailCode);
   const outcome = await insertLoginSessionOrMfaToken(
     deps.db,
     started.record,

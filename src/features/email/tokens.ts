@@ -66,10 +66,12 @@ export function issueTokenCTEs(
 }
 
 /**
- * Where a mailed link points: the tenant's page (`settings.mail.links`), or without one this
- * service's own path for it (hosted pages arrive in a later issue). The token rides in the
+ * Where a mailed link points. A tenant's own page (`settings.mail.links`) gets the token in the
  * fragment: browsers never send a fragment to a server, so it stays out of access logs, proxies
- * and Referer headers; the page's script reads it and POSTs it.
+ * and Referer headers, and the page's script reads it and POSTs it. Without one, the hosted page
+ * (src/features/pages/email-pages.ts) gets it in the query so the link works without JavaScript:
+ * that page's GET moves it into an HttpOnly cookie and redirects to the bare path at once, our
+ * request log records paths only, and Referrer-Policy is no-referrer.
  */
 export function mailLink(
   config: Config,
@@ -79,8 +81,7 @@ export function mailLink(
 ): string {
   const links = tenant.settings.mail.links;
   const configured = purpose === 'verify_email' ? links.verify_url : links.reset_url;
+  if (configured !== null) return `${configured}#token=${token}`;
   const path = purpose === 'verify_email' ? 'verify-email' : 'reset-password';
-  const base =
-    configured ?? `${config.publicBaseURL.origin}${config.basePath}/t/${tenant.slug}/${path}`;
-  return `${base}#token=${token}`;
+  return `${config.publicBaseURL.origin}${config.basePath}/t/${tenant.slug}/${path}?token=${token}`;
 }

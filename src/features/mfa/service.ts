@@ -6,7 +6,7 @@ import { KEY_PURPOSE, deriveAESKey, hashToken, openWithRootKeys, seal } from '..
 import { utf8 } from '../../lib/encoding.ts';
 import { publicUser, type SignedIn } from '../accounts/service.ts';
 import { enforce } from '../ratelimit/enforce.ts';
-import { startSession, type Authenticated, type ClientInfo } from '../sessions/service.ts';
+import { AMR, startSession, type Authenticated, type ClientInfo } from '../sessions/service.ts';
 import type { Tenant, TenantScope } from '../tenants/context.ts';
 import { MFA_CHALLENGE_PER_ACCOUNT, RECOVERY_CODES_REGENERATE_PER_USER } from './policies.ts';
 import {
@@ -140,7 +140,9 @@ export async function verifyTOTPEnrolment(
   if (step === null) throw new AppError('invalid_code', 'the code is wrong or has expired');
   const codes = generateRecoveryCodes(deps.random);
   const started =
-    subject.kind === 'token' ? await startSession(deps, tenant, userId, client) : null;
+    subject.kind === 'token'
+      ? await startSession(deps, tenant, userId, client, AMR.passwordAndTOTP)
+      : null;
   const result = await activateTOTP(deps.db, {
     tenantId: tenant.id,
     userId,
@@ -241,7 +243,8 @@ export async function completeMfaChallenge(
     }
     throw new AppError('invalid_code', 'the code is wrong');
   }
-  const started = await startSession(deps, tenant, user.id, client);
+  const amr = recoveryCodeId === null ? AMR.passwordAndTOTP : AMR.passwordAndRecoveryCode;
+  const started = await startSession(deps, tenant, user.id, client, amr);
   const outcome = await completeChallenge(deps.db, {
     tokenId: loaded.token.id,
     tenantId: tenant.id,

@@ -19,7 +19,7 @@ import { PASSKEY_AUTHENTICATE_PER_IP } from '../mfa/policies.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from '../mfa/recovery-codes.ts';
 import { isSecondFactorRequired, readMfaSettings } from '../mfa/settings.ts';
 import { enforce } from '../ratelimit/enforce.ts';
-import { startSession, type Authenticated, type ClientInfo } from '../sessions/service.ts';
+import { AMR, startSession, type Authenticated, type ClientInfo } from '../sessions/service.ts';
 import type { TenantScope } from '../tenants/context.ts';
 import { relyingParty } from './relying-party.ts';
 import {
@@ -336,7 +336,13 @@ export async function authenticateWithPasskey(
       },
     };
   }
-  const started = await startSession(deps, tenant, user.id, client);
+  const started = await startSession(
+    deps,
+    tenant,
+    user.id,
+    client,
+    userVerified ? AMR.passkeyVerified : AMR.passkey,
+  );
   const done = await completePasskeyLogin(deps.db, {
     ...base,
     next: { kind: 'session', session: started.record },

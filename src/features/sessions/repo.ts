@@ -160,6 +160,8 @@ export interface NewSession {
   now: Date;
   idleExpiresAt: Date;
   expiresAt: Date;
+  /** RFC 8176 authentication methods (see `Amr` in service.ts): the ID token's `amr`. */
+  amr: readonly string[];
 }
 
 /** Columns and values of a session insert, for statements that create one among other writes. */
@@ -167,11 +169,12 @@ export function sessionInsertValues(session: NewSession, userId: SQL, organizati
   const at = session.now.toISOString();
   return sql`select ${session.id}::uuid, ${session.tenantId}::uuid, ${userId}, ${session.tokenHash}, ${organizationId},
     ${session.ip}, ${session.userAgent}, ${session.idleTTLSeconds}, ${at}::timestamptz, ${at}::timestamptz,
-    ${session.idleExpiresAt.toISOString()}::timestamptz, ${session.expiresAt.toISOString()}::timestamptz`;
+    ${session.idleExpiresAt.toISOString()}::timestamptz, ${session.expiresAt.toISOString()}::timestamptz,
+    string_to_array(${session.amr.join(',')}::text, ',')::text[]`;
 }
 
 export const SESSION_INSERT_COLUMNS = sql.raw(
-  'sessions (id, tenant_id, user_id, token_hash, active_organization_id, ip, user_agent, idle_ttl_seconds, created_at, last_seen_at, idle_expires_at, expires_at)',
+  'sessions (id, tenant_id, user_id, token_hash, active_organization_id, ip, user_agent, idle_ttl_seconds, created_at, last_seen_at, idle_expires_at, expires_at, amr)',
 );
 
 export interface LogoutResult {

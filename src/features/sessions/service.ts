@@ -33,12 +33,30 @@ export interface SessionStart {
   record: NewSession;
 }
 
+/**
+ * How a session's user proved who they are, as RFC 8176 `amr` values (the ID token's `amr`; its
+ * `acr` is '2' when `mfa` is present). The email code is `otp`: RFC 8176 has no email value.
+ */
+export const AMR = {
+  password: ['pwd'],
+  emailCode: ['otp'],
+  passkey: ['hwk'],
+  /** A passkey that verified the user (PIN or biometric): the service counts it as two factors. */
+  passkeyVerified: ['hwk', 'mfa'],
+  passwordAndTOTP: ['pwd', 'otp', 'mfa'],
+  passwordAndRecoveryCode: ['pwd', 'kba', 'mfa'],
+  passwordAndPasskey: ['pwd', 'hwk', 'mfa'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type Amr = (typeof AMR)[keyof typeof AMR];
+
 /** A new session's secret (32 random bytes) and the row to store: only the token's hash. */
 export async function startSession(
   deps: Deps,
   tenant: Tenant,
   userId: string,
   client: ClientInfo,
+  amr: Amr,
 ): Promise<SessionStart> {
   const now = deps.clock.now();
   const token = encodeBase64url(deps.random.bytes(32));
@@ -57,6 +75,7 @@ export async function startSession(
       now,
       idleExpiresAt: new Date(Math.min(now.getTime() + idle * 1000, expiresAt.getTime())),
       expiresAt,
+      amr,
     },
   };
 }

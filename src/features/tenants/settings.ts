@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_EMAIL_CONTENT, emailContentSettingsSchema } from '../email/settings.ts';
 import { mailTransportSettingsSchema } from '../mail/settings.ts';
 import { mfaSettingsSchema } from '../mfa/settings.ts';
+import { brandingSettingsSchema } from '../pages/branding-settings.ts';
 
 export const PASSWORD_CLASSES = ['lowercase', 'uppercase', 'digit', 'symbol'] as const;
 
@@ -78,6 +79,8 @@ export const tenantSettingsSchema = z.object({
   mail: mailTransportSettingsSchema
     .extend(emailContentSettingsSchema.shape)
     .default(() => structuredClone(DEFAULT_EMAIL_CONTENT)),
+  /** The hosted pages' name, logo and accent colour (src/features/pages/branding-settings.ts). */
+  branding: brandingSettingsSchema.default({}),
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

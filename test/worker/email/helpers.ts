@@ -58,8 +58,8 @@ export function post(
 
 /** The token in a mailed link, read from the text body as a user's browser would. */
 export function tokenFromMail(message: MailMessage): string {
-  const match = /#token=([A-Za-z0-9_-]+)/.exec(message.text);
-  expect(match, 'a #token= link in the mail text').not.toBeNull();
+  const match = /[#?]token=([A-Za-z0-9_-]+)/.exec(message.text);
+  expect(match, 'a token= link in the mail text').not.toBeNull();
   return match![1]!;
 }
 

@@ -73,7 +73,7 @@ describe('password reset', () => {
     expect(forgot.response.status).toBe(202);
     expect(await forgot.roundTrips()).toBeLessThanOrEqual(2);
     const mail = mailer.last(email, 'password_reset');
-    expect(mail.text).toContain(`https://gatehouse.test/t/${tenant.slug}/reset-password#token=`);
+    expect(mail.text).toContain(`https://gatehouse.test/t/${tenant.slug}/reset-password?token=`);
     expect(mail.text).toContain('30 minutes');
 
     const reset = await post(

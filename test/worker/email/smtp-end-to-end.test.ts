@@ -33,8 +33,8 @@ async function mailMatching(to: string, subject: RegExp, timeoutMs = MAIL_WAIT_M
 }
 
 function tokenIn(mail: ReceivedMail): string {
-  const text = /#token=([A-Za-z0-9_-]+)/.exec(mail.text);
-  const html = /#token=([A-Za-z0-9_-]+)/.exec(mail.html);
+  const text = /[#?]token=([A-Za-z0-9_-]+)/.exec(mail.text);
+  const html = /[#?]token=([A-Za-z0-9_-]+)/.exec(mail.html);
   expect(text, 'a #token= link in the text part').not.toBeNull();
   expect(html?.[1], 'the same link in the HTML part').toBe(text![1]);
   return text![1]!;

@@ -56,9 +56,11 @@ describe('email verification', () => {
     const mail = mailer.last(email, 'email_verification');
     expect(mail.tenantId).toBe(tenant.id);
     expect(mail.subject).toContain('Acme Tools');
-    // The default link is this service's own path, the token in the fragment.
+    // The default link is the hosted page, the token in its query (works without JavaScript).
     expect(mail.text).toMatch(
-      new RegExp(`https://gatehouse\\.test/t/${tenant.slug}/verify-email#token=[A-Za-z0-9_-]{43}`),
+      new RegExp(
+        `https://gatehouse\\.test/t/${tenant.slug}/verify-email\\?token=[A-Za-z0-9_-]{43}`,
+      ),
     );
     expect(mail.html).toContain('<a href="https://gatehouse.test/');
     expect((await accessToken(tenant, jar)).email_verified).toBe(false);
