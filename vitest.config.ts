@@ -25,6 +25,7 @@ export default defineConfig({
                 TEST_NEON_CONTROL_URL: inject('neonControlURL'),
                 TEST_SCRATCH_DATABASE_URL: inject('scratchDatabaseURL'),
                 TEST_BOOTSTRAP_DATABASE_URL: inject('bootstrapDatabaseURL'),
+                TEST_ROTATION_DATABASE_URL: inject('rotationDatabaseURL'),
                 DEFAULT_TENANT: '',
                 LOG_LEVEL: 'info',
                 SMTP_URL: inject('smtpURL'),

@@ -8,16 +8,25 @@ const USAGE = `usage: npm run cli -- <command> [options]
 commands:
   create-tenant --slug=<slug> --name=<name> [--cors-origin=<origin> …] [--hostname=<host> …] [--if-not-exists]
   audit-verify --tenant <slug> | --global     verify a tenant's audit HMAC chain (exit 1 if broken)
+  secret-rotation-status                     rows still sealed under SECRET_KEY_PREVIOUS, per table
+                                              (exit 0 when none remain, 3 while some do)
   bootstrap-code                             print a new first-owner bootstrap code (only while no owner exists)
   export-tenant --slug=<slug> --output=<file> [--passphrase=<p> | --passphrase-env=<VAR>] [--force]
                                               write the tenant as an encrypted bkp1 archive
   import-tenant --input=<file> [--passphrase=<p> | --passphrase-env=<VAR>] [--slug=<new-slug>]
                                               restore an archive (or copy it under another slug)
+  metrics --tenant <slug> [--window 15m] [--json]
+                                              p95 login latency, 5xx rate, 401 rate on login and
+                                              429 rate on the MFA challenge over the window
 
-environment: DATABASE_URL, SECRET_KEY (as the Worker has them)`;
+environment: DATABASE_URL, SECRET_KEY, SECRET_KEY_PREVIOUS (as the Worker has them); ENVIRONMENT (unset: production,
+  where a DATABASE_URL to a host other than loopback needs sslmode=require or stricter);
+  metrics: UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN`;
 
 interface CommandContext {
   secretKey: Uint8Array;
+  /** SECRET_KEY_PREVIOUS, during a rotation (README, "Rotating SECRET_KEY"). */
+  secretKeyPrevious: Uint8Array | null;
   databaseURL: string;
 }
 
@@ -28,12 +37,17 @@ async function contextFromEnv(): Promise<CommandContext> {
     ENVIRONMENT: 'development',
     PUBLIC_BASE_URL: 'http://localhost',
     SECRET_KEY: process.env.SECRET_KEY,
+    SECRET_KEY_PREVIOUS: process.env.SECRET_KEY_PREVIOUS,
     DATABASE_URL: process.env.DATABASE_URL,
   });
   if (!result.ok) {
     throw new Error(result.problems.map((p) => `${p.setting} ${p.message}`).join('; '));
   }
-  return { secretKey: result.config.secretKey, databaseURL: process.env.DATABASE_URL ?? '' };
+  return {
+    secretKey: result.config.secretKey,
+    secretKeyPrevious: result.config.secretKeyPrevious,
+    databaseURL: process.env.DATABASE_URL ?? '',
+  };
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
@@ -53,11 +67,29 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
     const { bootstrapCodeCommand } = await import('./commands/bootstrap-code.ts');
     return bootstrapCodeCommand(process.env.DATABASE_URL?.trim() ?? '');
   },
+  async 'secret-rotation-status'() {
+    const { secretRotationStatusCommand } = await import('./commands/secret-rotation-status.ts');
+    return secretRotationStatusCommand(await contextFromEnv());
+  },
+  async metrics(args) {
+    const { metricsCommand } = await import('./commands/metrics.ts');
+    return metricsCommand(args);
+  },
   async 'audit-verify'(args) {
     const { auditVerifyCommand } = await import('./commands/audit-verify.ts');
     return auditVerifyCommand(args, await contextFromEnv());
   },
 };
+
+/** The production rule for DATABASE_URL (src/lib/database-url.ts), before any command connects. */
+async function databaseURLRefusal(): Promise<string | null> {
+  const url = process.env.DATABASE_URL?.trim() ?? '';
+  const { databaseURLTLSProblem, isProductionEnvironment } =
+    await import('../src/lib/database-url.ts');
+  if (url === '' || !isProductionEnvironment(process.env.ENVIRONMENT)) return null;
+  const problem = databaseURLTLSProblem(url);
+  return problem === null ? null : `DATABASE_URL ${problem} (ENVIRONMENT unset or production)`;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
@@ -66,6 +98,11 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined) {
     console.error(USAGE);
     return 2;
+  }
+  const refusal = await databaseURLRefusal();
+  if (refusal !== null) {
+    console.error(`error: refused: ${refusal}`);
+    return 1;
   }
   try {
     return (await command(args)) ?? 0;

@@ -1,7 +1,10 @@
 // `npm run db:migrate [-- --env-file <file>]`: the deploy step that changes the schema. Applies
-// drizzle/ to DATABASE_URL (from the file when given, else the environment) and prints the
-// schema version the Worker will check for. The Worker itself never migrates.
+// drizzle/ to DATABASE_URL (from the file when given, else the environment), prints each applied
+// migration with its kind (additive or breaking, drizzle/kinds.json) and the schema version the
+// Worker will check for. The Worker itself never migrates. In production (ENVIRONMENT unset or
+// `production`) a DATABASE_URL to a non-loopback host must carry sslmode=require or stricter.
 import { parseArgs } from 'node:util';
+import { databaseURLTLSProblem, isProductionEnvironment } from '../src/lib/database-url.ts';
 import { EnvFileError, readEnvFile, type Settings } from './lib/env-file.ts';
 import { printBootstrapCode } from './commands/bootstrap-code.ts';
 import { openDatabase } from './lib/database.ts';
@@ -20,8 +23,25 @@ interface MigrateContext {
 type Step = (context: MigrateContext) => Promise<void>;
 
 const applySchema: Step = async (context) => {
-  const version = await applyMigrations(context.databaseURL);
-  context.log(`Migrated ${context.target}: schema version ${version}`);
+  const kinds = new Set<string>();
+  const version = await applyMigrations(context.databaseURL, {
+    onApplied(migration) {
+      kinds.add(migration.kind);
+      const note = migration.declared
+        ? ''
+        : ' (no kind in drizzle/kinds.json: counted as breaking)';
+      context.log(`Applied ${migration.tag}: ${migration.kind}${note}`);
+    },
+  });
+  // The line an operator acts on: breaking means builds older than this release refuse the
+  // database (503 schema_mismatch) until the new one is deployed (docs/deploy.md).
+  const summary =
+    kinds.size === 0
+      ? 'nothing to apply'
+      : kinds.has('breaking')
+        ? 'applied breaking migrations: older builds now refuse this database; deploy now'
+        : 'applied additive migrations only: the running build keeps serving';
+  context.log(`Migrated ${context.target}: schema version ${version}; ${summary}`);
 };
 
 /** A deployment without an operator gets a one-time code for its first owner, printed once. */
@@ -37,6 +57,8 @@ const issueBootstrapCode: Step = async (context) => {
 const STEPS: Step[] = [applySchema, issueBootstrapCode];
 
 class UsageError extends Error {}
+/** A setting the command refuses to act on: exit 1, no usage text. */
+class RefusalError extends Error {}
 
 function readSettings(argv: string[]): Settings {
   const { values } = parseArgs({
@@ -59,6 +81,14 @@ function databaseURLOf(settings: Settings): string {
   if (!/^postgres(ql)?:\/\//.test(url)) {
     throw new UsageError('DATABASE_URL must be a postgres:// URL');
   }
+  if (isProductionEnvironment(settings.ENVIRONMENT)) {
+    const problem = databaseURLTLSProblem(url);
+    if (problem !== null) {
+      throw new RefusalError(
+        `DATABASE_URL ${problem} (ENVIRONMENT is ${settings.ENVIRONMENT ?? 'unset'}: production)`,
+      );
+    }
+  }
   return url;
 }
 
@@ -74,6 +104,10 @@ async function main(argv: string[]): Promise<number> {
     settings = readSettings(argv);
     databaseURL = databaseURLOf(settings);
   } catch (error) {
+    if (error instanceof RefusalError) {
+      console.error(`db:migrate: refused: ${error.message}`);
+      return 1;
+    }
     if (error instanceof UsageError || error instanceof EnvFileError || isParseArgsError(error)) {
       console.error(`db:migrate: ${(error as Error).message}`);
       console.error('usage: npm run db:migrate [-- --env-file <file>]');

@@ -8,10 +8,13 @@ import { unavailableAnswer } from './dependencies.ts';
 import { AppError, errorBody } from './errors.ts';
 import { accountRoutes } from './features/accounts/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
+import { consentRoutes } from './features/clients/consents/routes.ts';
 import { docsRoutes } from './features/docs/routes.ts';
 import { EMAIL_CREDENTIAL_PATHS, emailRoutes } from './features/email/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
+import { recordRequestMetrics } from './features/metrics/middleware.ts';
 import { mfaRoutes } from './features/mfa/routes.ts';
+import { oidcRoutes } from './features/oidc/routes.ts';
 import { passkeyRoutes } from './features/passkeys/routes.ts';
 import { allRouteDocs } from './route-docs.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
@@ -93,7 +96,10 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route('/', healthRoutes);
   app.route('/', docsRoutes(allRouteDocs));
 
-  // Everything below needs the schema this build was made for.
+  // Metrics for everything below (not the probes and docs above, which answer without next()).
+  app.use(recordRequestMetrics);
+
+  // Everything below needs a schema this build may serve (its own, or ahead by additive migrations).
   app.use(async (c, next) => {
     const { config, db } = c.var.deps;
     await ensureSchemaVersion(config.databaseURL, db);
@@ -121,6 +127,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   tenantAPI.route('/', mfaRoutes);
   tenantAPI.route('/', passkeyRoutes);
   tenantAPI.route('/', emailRoutes);
+  tenantAPI.route('/', consentRoutes);
+  tenantAPI.route('/', oidcRoutes);
   app.route('/', tenantAPI);
 
   app.notFound((c) =>

@@ -1,12 +1,13 @@
 import { createDatabase, type Database } from './db/client.ts';
 import { BINDING_TIMEOUT_MS, withDeadline } from './dependencies.ts';
-import type { Config, Env } from './env.ts';
+import { rootKeysOf, type Config, type Env } from './env.ts';
 import type { Logger } from './log.ts';
 import { pbkdf2SHA256, type Pbkdf2SHA256 } from './lib/pbkdf2.ts';
 import { createPasswordHasher, type PasswordHasher } from './features/accounts/password.ts';
 import { createQueueMailer } from './features/mail/mailer.ts';
 import type { Mailer } from './features/mail/message.ts';
 import { smtpSender, type MailSender } from './features/mail/smtp.ts';
+import { createMetricsRecorder, type MetricsRecorder } from './features/metrics/recorder.ts';
 import {
   createUpstashRateLimiter,
   unconfiguredRateLimiter,
@@ -38,6 +39,8 @@ export interface Deps {
   mailSender: MailSender;
   /** The bkp1 passphrase KDF (PBKDF2, 600,000 iterations): tests pass a memoising one. */
   archiveKDF: Pbkdf2SHA256;
+  /** This request's metrics, written once after the answer (src/features/metrics). */
+  metrics: MetricsRecorder;
   waitUntil(promise: Promise<unknown>): void;
 }
 
@@ -61,7 +64,7 @@ export function createDeps(input: DepsInput): Deps {
     clock: systemClock,
     random: cryptoRandom,
     log: input.log,
-    passwords: createPasswordHasher(input.config.secretKey),
+    passwords: createPasswordHasher(rootKeysOf(input.config)),
     rateLimiter:
       input.config.redis === null
         ? unconfiguredRateLimiter
@@ -70,6 +73,11 @@ export function createDeps(input: DepsInput): Deps {
     mail: createQueueMailer(input.env.MAIL_QUEUE ?? null, () => systemClock.now()),
     mailSender: smtpSender,
     archiveKDF: pbkdf2SHA256,
+    metrics: createMetricsRecorder({
+      redis: input.config.redis,
+      analytics: input.env.METRICS ?? null,
+      log: input.log,
+    }),
     waitUntil: input.waitUntil,
   };
 }

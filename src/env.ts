@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { databaseURLTLSProblem } from './lib/database-url.ts';
 import { decodeBase64 } from './lib/encoding.ts';
+import type { RootKeys } from './lib/keys.ts';
 import { parseSMTPURL, type SMTPEndpoint } from './lib/smtp-url.ts';
 import { parseMailbox, type Mailbox } from './features/mail/address.ts';
 
@@ -8,6 +10,8 @@ export interface Env {
   ENVIRONMENT?: string;
   PUBLIC_BASE_URL?: string;
   SECRET_KEY?: string;
+  /** Secret, during a rotation only: the SECRET_KEY being replaced (README, "Rotating SECRET_KEY"). */
+  SECRET_KEY_PREVIOUS?: string;
   DATABASE_URL?: string;
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
@@ -41,6 +45,8 @@ export interface Env {
   MAIL_QUEUE?: Queue<unknown>;
   /** Where mail that cannot be delivered goes (its consumer records `mail.failed`). */
   MAIL_DEAD_LETTER_QUEUE?: Queue<unknown>;
+  /** Workers Analytics Engine dataset for request metrics (optional; Redis holds them too). */
+  METRICS?: AnalyticsEngineDataset;
   /** Secret: the deployment's SMTP server, `smtps://user:pass@host:465` (src/lib/smtp-url.ts). */
   SMTP_URL?: string;
   /** The default sender, `Name <address>` or `address`; tenants may set their own. */
@@ -87,6 +93,8 @@ export interface Config {
   environment: Environment;
   publicBaseURL: URL;
   secretKey: Uint8Array;
+  /** SECRET_KEY_PREVIOUS: what it sealed still opens, and the cron reseals it under secretKey. */
+  secretKeyPrevious: Uint8Array | null;
   databaseURL: string;
   redis: { url: string; token: string } | null;
   cookieSecure: boolean;
@@ -135,6 +143,7 @@ const schema = z.object({
   ENVIRONMENT: z.enum(['production', 'development', 'test']).default('production'),
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }),
   SECRET_KEY: z.string().min(1),
+  SECRET_KEY_PREVIOUS: optionalText,
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   UPSTASH_REDIS_REST_URL: optionalText.pipe(z.url({ protocol: /^https?$/ }).optional()),
   UPSTASH_REDIS_REST_TOKEN: optionalText,
@@ -215,17 +224,19 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
   const problems: ConfigProblem[] = [];
   const isProduction = raw.ENVIRONMENT === 'production';
 
-  let secretKey: Uint8Array = new Uint8Array();
-  try {
-    secretKey = decodeBase64(raw.SECRET_KEY);
-  } catch {
-    problems.push({ setting: 'SECRET_KEY', message: 'must be base64 or base64url' });
-  }
-  if (secretKey.length > 0 && secretKey.length < MIN_SECRET_KEY_BYTES) {
-    problems.push({
-      setting: 'SECRET_KEY',
-      message: `must decode to at least ${MIN_SECRET_KEY_BYTES} bytes`,
-    });
+  const secretKey = readSecretKey('SECRET_KEY', raw.SECRET_KEY, problems);
+  const secretKeyPrevious =
+    raw.SECRET_KEY_PREVIOUS === undefined
+      ? null
+      : readSecretKey('SECRET_KEY_PREVIOUS', raw.SECRET_KEY_PREVIOUS, problems);
+  // The same key twice would make a rotation that reseals nothing and looks finished.
+  if (
+    secretKeyPrevious !== null &&
+    secretKey.length > 0 &&
+    secretKey.length === secretKeyPrevious.length &&
+    secretKey.every((byte, i) => byte === secretKeyPrevious[i])
+  ) {
+    problems.push({ setting: 'SECRET_KEY_PREVIOUS', message: 'must differ from SECRET_KEY' });
   }
 
   const corsOrigins = (raw.CORS_ORIGINS ?? '')
@@ -295,14 +306,20 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
         message: 'must use TLS (smtps:// or smtp://) in production',
       });
     }
+    const databaseProblem = databaseURLTLSProblem(raw.DATABASE_URL);
+    if (databaseProblem !== null) {
+      problems.push({ setting: 'DATABASE_URL', message: databaseProblem });
+    }
     if (publicBaseURL.protocol !== 'https:') {
       problems.push({ setting: 'PUBLIC_BASE_URL', message: 'must be https:// in production' });
     }
-    if (raw.SECRET_KEY === EXAMPLE_SECRET_KEY) {
-      problems.push({
-        setting: 'SECRET_KEY',
-        message: 'is the published example value; generate one with `openssl rand -base64 32`',
-      });
+    for (const setting of ['SECRET_KEY', 'SECRET_KEY_PREVIOUS'] as const) {
+      if (raw[setting] === EXAMPLE_SECRET_KEY) {
+        problems.push({
+          setting,
+          message: 'is the published example value; generate one with `openssl rand -base64 32`',
+        });
+      }
     }
     if (!cookieSecure) {
       problems.push({ setting: 'COOKIE_SECURE', message: 'cookies must be Secure in production' });
@@ -379,6 +396,7 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
       environment: raw.ENVIRONMENT,
       publicBaseURL,
       secretKey,
+      secretKeyPrevious,
       databaseURL: raw.DATABASE_URL,
       redis:
         raw.UPSTASH_REDIS_REST_URL !== undefined && raw.UPSTASH_REDIS_REST_TOKEN !== undefined
@@ -405,6 +423,25 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
       mail: { smtp: smtp?.ok === true ? smtp.endpoint : null, from: mailFrom },
     },
   };
+}
+
+/** The root secrets of a validated config, as the sealing helpers take them. */
+export function rootKeysOf(config: Pick<Config, 'secretKey' | 'secretKeyPrevious'>): RootKeys {
+  return { current: config.secretKey, previous: config.secretKeyPrevious };
+}
+
+/** A root secret: base64 or base64url of at least MIN_SECRET_KEY_BYTES bytes. */
+function readSecretKey(setting: string, text: string, problems: ConfigProblem[]): Uint8Array {
+  let bytes: Uint8Array = new Uint8Array();
+  try {
+    bytes = decodeBase64(text);
+  } catch {
+    problems.push({ setting, message: 'must be base64 or base64url' });
+  }
+  if (bytes.length > 0 && bytes.length < MIN_SECRET_KEY_BYTES) {
+    problems.push({ setting, message: `must decode to at least ${MIN_SECRET_KEY_BYTES} bytes` });
+  }
+  return bytes;
 }
 
 export function isOrigin(value: string): boolean {

@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'database_unavailable'
   | 'storage_unavailable'
   | 'queue_unavailable'
+  | 'metrics_unavailable'
   | 'misconfigured'
   | 'schema_mismatch'
   | 'archive_passphrase_too_short'
@@ -63,6 +64,15 @@ export type ErrorCode =
   | 'invalid_verification_token'
   | 'invalid_reset_token'
   | 'email_otp_disabled'
+  | 'invalid_client'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'unsupported_response_type'
+  | 'unsupported_token_type'
+  | 'login_required'
+  | 'consent_required'
+  | 'access_denied'
   | 'server_error';
 
 const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
@@ -106,6 +116,7 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   database_unavailable: 503,
   storage_unavailable: 503,
   queue_unavailable: 503,
+  metrics_unavailable: 503,
   misconfigured: 503,
   schema_mismatch: 503,
   // bkp1 archives (src/features/backup/errors.ts): the caller's file or passphrase is at fault.
@@ -132,6 +143,16 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_verification_token: 400,
   invalid_reset_token: 400,
   email_otp_disabled: 403,
+  // OAuth 2.0 / OpenID Connect (src/features/oidc), named as RFC 6749, RFC 7009 and OIDC Core do.
+  invalid_client: 401,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  unsupported_response_type: 400,
+  unsupported_token_type: 400,
+  login_required: 400,
+  consent_required: 400,
+  access_denied: 403,
   server_error: 500,
 };
 

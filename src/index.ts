@@ -2,6 +2,7 @@ import { createFetchHandler } from './app.ts';
 import type { Env } from './env.ts';
 import { runAuditMaintenance } from './features/audit/scheduled.ts';
 import { BACKUP_CRON, enqueueBackups, handleBackupBatch } from './features/backup/scheduled.ts';
+import { runSecretRotation } from './features/secrets/scheduled.ts';
 import {
   MAIL_DEAD_LETTER_QUEUE_NAME,
   MAIL_QUEUE_NAME,
@@ -18,7 +19,11 @@ export default {
     // enqueues (the every-minute tick at the same moment does the audit work).
     if (controller.cron === BACKUP_CRON)
       ctx.waitUntil(enqueueBackups(env, new Date(controller.scheduledTime)));
-    else ctx.waitUntil(runAuditMaintenance(env, new Date(controller.scheduledTime)));
+    else {
+      ctx.waitUntil(runAuditMaintenance(env, new Date(controller.scheduledTime)));
+      // Only while SECRET_KEY_PREVIOUS is set; its budget is what the audit jobs leave.
+      ctx.waitUntil(runSecretRotation(env));
+    }
   },
   async queue(batch, env, ctx) {
     if (batch.queue === MAIL_QUEUE_NAME) await handleMailBatch(batch, env, ctx);

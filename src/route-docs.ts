@@ -3,9 +3,13 @@ import { accountDocs } from './features/accounts/docs.ts';
 import { docsDocs } from './features/docs/routes.ts';
 import { emailDocs } from './features/email/docs.ts';
 import { auditDocs } from './features/audit/routes.ts';
+import { clientDocs } from './features/clients/admin/docs.ts';
+import { consentDocs } from './features/clients/consents/routes.ts';
 import { adminDocs } from './features/admin/docs.ts';
 import { mailDocs } from './features/mail/docs.ts';
+import { metricsDocs } from './features/metrics/routes.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
+import { oidcDocs } from './features/oidc/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
 import { rbacDocs } from './features/rbac/routes.ts';
 import { sessionDocs } from './features/sessions/docs.ts';
@@ -19,11 +23,15 @@ export function allRouteDocs(): RouteDoc[] {
     ...accountDocs,
     ...emailDocs,
     ...sessionDocs,
+    ...consentDocs,
     ...tokenDocs,
     ...mfaDocs,
+    ...oidcDocs,
     ...adminDocs,
     ...rbacDocs,
     ...auditDocs,
     ...mailDocs,
+    ...clientDocs,
+    ...metricsDocs,
   ];
 }

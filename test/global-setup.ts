@@ -13,6 +13,7 @@ declare module 'vitest' {
     databaseURL: string;
     scratchDatabaseURL: string;
     bootstrapDatabaseURL: string;
+    rotationDatabaseURL: string;
     neonHTTPEndpoint: string;
     neonWSProxy: string;
     neonControlURL: string;
@@ -34,10 +35,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Migrated, but with no operator: the admin bootstrap tests own its global "no owner yet" state.
   const bootstrap = await server.createDatabase('gatehouse_bootstrap');
   await applyMigrations(bootstrap);
+  // Migrated: the SECRET_KEY rotation test reseals every row of its database, so it has its own.
+  const rotation = await server.createDatabase('gatehouse_rotation');
+  await applyMigrations(rotation);
   const databases = new Map<string, PostgresTarget>([
     ['gatehouse_test', main],
     ['gatehouse_scratch', scratch],
     ['gatehouse_bootstrap', bootstrap],
+    ['gatehouse_rotation', rotation],
   ]);
   const neon = await startNeonEndpoint({ databases });
   // GATEHOUSE_TEST_REDIS=emulated forces the emulation where redis-server is installed.
@@ -50,6 +55,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide(
     'bootstrapDatabaseURL',
     'postgres://gatehouse@db.gatehouse.test/gatehouse_bootstrap',
+  );
+  project.provide(
+    'rotationDatabaseURL',
+    'postgres://gatehouse@db.gatehouse.test/gatehouse_rotation',
   );
   // A real SMTP server on loopback (test/worker/mail/inbox.ts drives it); AUTH offered, any
   // login accepted until a test requires one. The default route logs in as `gatehouse`.

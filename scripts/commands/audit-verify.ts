@@ -7,6 +7,7 @@ import { openDatabase } from '../lib/database.ts';
 
 export interface CommandContext {
   secretKey: Uint8Array;
+  secretKeyPrevious: Uint8Array | null;
   databaseURL: string;
 }
 
@@ -25,7 +26,10 @@ export async function auditVerifyCommand(args: string[], context: CommandContext
       if (found.rows[0] === undefined) throw new Error(`no tenant ${values.tenant}`);
       chainId = String(found.rows[0].id);
     }
-    const result = await verifyChain({ db, secretKey: context.secretKey }, chainId);
+    const result = await verifyChain(
+      { db, secretKey: context.secretKey, secretKeyPrevious: context.secretKeyPrevious },
+      chainId,
+    );
     const name = values.tenant ?? 'deployment-wide';
     if (result.ok) {
       console.log(

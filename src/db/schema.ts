@@ -13,3 +13,4 @@ export * from '../features/passkeys/schema.ts';
 export * from '../features/email/schema.ts';
 export * from '../features/clients/schema.ts';
 export * from '../features/oidc/schema.ts';
+export * from '../features/secrets/schema.ts';

@@ -29,7 +29,7 @@ export async function readJSON<T extends z.ZodType>(c: Context, schema: T): Prom
   return parse(schema, value);
 }
 
-async function readBodyText(c: Context): Promise<string> {
+export async function readBodyText(c: Context): Promise<string> {
   const declared = Number(c.req.header('Content-Length') ?? '0');
   if (declared > MAX_BODY_BYTES)
     throw new AppError('payload_too_large', `bodies are limited to ${MAX_BODY_BYTES} bytes`);

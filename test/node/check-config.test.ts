@@ -117,6 +117,19 @@ describe('npm run check-config', () => {
       { OPERATOR_PASSWORD_MIN_LENGTH: '11' },
       'OPERATOR_PASSWORD_MIN_LENGTH',
     ],
+    // Issue 16, item 5: a database across a network is reached over TLS.
+    [
+      'DATABASE_URL to a remote host has no sslmode',
+      { DATABASE_URL: `postgres://gatehouse:${DATABASE_PASSWORD}@ep-test.example.com/gatehouse` },
+      'DATABASE_URL',
+    ],
+    [
+      'DATABASE_URL to a remote host has sslmode=disable',
+      {
+        DATABASE_URL: `postgres://gatehouse:${DATABASE_PASSWORD}@ep-test.example.com/gatehouse?sslmode=disable`,
+      },
+      'DATABASE_URL',
+    ],
     ...DEV_ONLY_SETTINGS.map((name): [string, Record<string, string>, string] => [
       `${name} is set`,
       { [name]: 'http://127.0.0.1:4444' },
@@ -138,6 +151,25 @@ describe('npm run check-config', () => {
       expectNoSecrets(run, [SHORT_KEY]);
     });
   }
+
+  it('accepts DATABASE_URL without sslmode on loopback in production, and anywhere in development', () => {
+    const loopback = `postgres://gatehouse:${DATABASE_PASSWORD}@127.0.0.1:5432/gatehouse`;
+    const local = checkConfig(
+      '--env-file',
+      writeEnvFile({ ...PRODUCTION, DATABASE_URL: loopback }),
+      '--no-wrangler',
+    );
+    expect(local.status).toBe(0);
+    const remote = `postgres://gatehouse:${DATABASE_PASSWORD}@db.example.com/gatehouse`;
+    const development = checkConfig(
+      '--env-file',
+      writeEnvFile({ ...PRODUCTION, ENVIRONMENT: 'development', DATABASE_URL: remote }),
+      '--no-wrangler',
+    );
+    expect(development.status).toBe(0);
+    expectNoSecrets(local);
+    expectNoSecrets(development);
+  });
 
   it('lists every problem of a file at once', () => {
     const run = checkConfig(

@@ -11,6 +11,8 @@ import { MAX_SUBREQUESTS, requestBudget } from './limits.ts';
 export interface TestEnv extends Env {
   TEST_NEON_CONTROL_URL: string;
   TEST_SCRATCH_DATABASE_URL: string;
+  /** A migrated database of the SECRET_KEY rotation test's own (it reseals every row). */
+  TEST_ROTATION_DATABASE_URL: string;
   TEST_SMTP_CONTROL_URL: string;
 }
 
@@ -20,6 +22,8 @@ export interface Sent {
   response: Response;
   requestId: string;
   subrequests: number;
+  /** URLs of the outbound fetches made for the request, waitUntil work included. */
+  calls: string[];
   /** Console lines the Worker wrote while handling the request. */
   logs: string[];
   roundTrips(): Promise<number>;
@@ -69,6 +73,7 @@ export async function send(
     response,
     requestId: id,
     subrequests: budget.subrequests,
+    calls: budget.calls,
     logs: budget.logs,
     roundTrips: () => roundTrips(id),
     async json<T>() {

@@ -1,7 +1,16 @@
 import { AppError, type ErrorCode } from '../../errors.ts';
 import { timingSafeEqual } from '../../lib/constant-time.ts';
 import { decodeBase64, encodeBase64url, utf8 } from '../../lib/encoding.ts';
-import { KEY_PURPOSE, deriveAESKey, deriveHMACKey, open, seal } from '../../lib/keys.ts';
+import {
+  KEY_PURPOSE,
+  deriveAESKey,
+  deriveHMACKey,
+  open,
+  openWithRootKeys,
+  rootKeys,
+  seal,
+  type RootKeys,
+} from '../../lib/keys.ts';
 import type { TenantSettings } from '../tenants/settings.ts';
 import { COMMON_PASSWORDS } from './common-passwords.ts';
 
@@ -78,11 +87,26 @@ export async function sealPasswordHash(key: CryptoKey, stored: string): Promise<
   return formatHash({ ...parsed, pepper: PEPPER_ID, hash: sealed });
 }
 
-/** PBKDF2-HMAC-SHA-256, its output sealed under a key derived from SECRET_KEY (`e1`). */
-export function createPasswordHasher(secretKey: Uint8Array): PasswordHasher {
-  let sealKey: Promise<CryptoKey> | undefined;
-  let legacyKey: Promise<CryptoKey> | undefined;
-  const key = (): Promise<CryptoKey> => (sealKey ??= passwordHashKey(secretKey));
+/**
+ * For a SECRET_KEY rotation: an `e1` hash with its seal opened under whichever root secret made
+ * it and sealed again under the current one. Other hashes (`k1`, `none`) are returned as they are.
+ */
+export async function resealPasswordHash(secretKeys: RootKeys, stored: string): Promise<string> {
+  const parsed = parseHash(stored);
+  if (parsed?.pepper !== PEPPER_ID) return stored;
+  const purpose = KEY_PURPOSE.passwordHashEncryption;
+  const hash = await openWithRootKeys(secretKeys, purpose, parsed.hash, SEAL_CONTEXT);
+  const key = await passwordHashKey(secretKeys.current);
+  return formatHash({ ...parsed, hash: await seal(key, hash, SEAL_CONTEXT) });
+}
+
+/**
+ * PBKDF2-HMAC-SHA-256, its output sealed under a key derived from SECRET_KEY (`e1`). During a
+ * rotation, hashes sealed (or `k1`-peppered) under SECRET_KEY_PREVIOUS still verify.
+ */
+export function createPasswordHasher(secretKeys: Uint8Array | RootKeys): PasswordHasher {
+  const { current: secretKey, previous } = rootKeys(secretKeys);
+  const key = (): Promise<CryptoKey> => passwordHashKey(secretKey);
   const derive = async (
     input: Uint8Array,
     salt: Uint8Array,
@@ -98,16 +122,23 @@ export function createPasswordHasher(secretKey: Uint8Array): PasswordHasher {
     );
     return new Uint8Array(bits);
   };
-  const input = async (password: string, pepper: string): Promise<Uint8Array> => {
+  const input = async (
+    password: string,
+    pepper: string,
+    secret: Uint8Array = secretKey,
+  ): Promise<Uint8Array> => {
     const text = utf8.encode(normalizePassword(password));
     if (pepper !== LEGACY_PEPPER_ID) return text;
-    legacyKey ??= deriveHMACKey(secretKey, KEY_PURPOSE.passwordPepper);
-    return new Uint8Array(await crypto.subtle.sign('HMAC', await legacyKey, text as BufferSource));
+    const legacyKey = await deriveHMACKey(secret, KEY_PURPOSE.passwordPepper);
+    return new Uint8Array(await crypto.subtle.sign('HMAC', legacyKey, text as BufferSource));
   };
   /** The expected hash, or null when it cannot be had (unknown pepper, a seal that fails). */
   const expected = async (parsed: ParsedHash): Promise<Uint8Array | null> => {
     try {
-      if (parsed.pepper === PEPPER_ID) return await open(await key(), parsed.hash, SEAL_CONTEXT);
+      if (parsed.pepper === PEPPER_ID) {
+        const purpose = KEY_PURPOSE.passwordHashEncryption;
+        return await openWithRootKeys(secretKeys, purpose, parsed.hash, SEAL_CONTEXT);
+      }
       if (parsed.pepper === LEGACY_PEPPER_ID || parsed.pepper === UNPEPPERED)
         return decodeBase64(parsed.hash);
       return null;
@@ -146,7 +177,15 @@ export function createPasswordHasher(secretKey: Uint8Array): PasswordHasher {
         salt = new Uint8Array(SALT_BYTES);
       }
       const derived = await derive(await input(password, parsed.pepper), salt, parsed.iterations);
-      const ok = stored !== null && want !== null && timingSafeEqual(derived, want);
+      let ok = stored !== null && want !== null && timingSafeEqual(derived, want);
+      // A `k1` pepper cannot be resealed without the password: during a rotation, one made under
+      // the previous key is tried with it (a second PBKDF2, legacy hashes only), then rehashed.
+      if (!ok && stored !== null && want !== null && previous !== null) {
+        if (parsed.pepper === LEGACY_PEPPER_ID) {
+          const again = await input(password, parsed.pepper, previous);
+          ok = timingSafeEqual(await derive(again, salt, parsed.iterations), want);
+        }
+      }
       return {
         ok,
         needsRehash: parsed.iterations !== PBKDF2_ITERATIONS || parsed.pepper !== PEPPER_ID,

@@ -174,6 +174,7 @@ export async function login(
           : locked
             ? 'locked'
             : 'wrong_password';
+    deps.metrics.loginFailed(reason);
     const audit = { reason, ip: client.ip, userAgent: client.userAgent };
     if (user === null) {
       await recordAuditEvent(deps.db, {

@@ -10,6 +10,8 @@ import { userRoutes } from './users-routes.ts';
 import { rbacRoutes } from '../rbac/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
 import { mailRoutes } from '../mail/routes.ts';
+import { clientRoutes } from '../clients/admin/routes.ts';
+import { metricsRoutes } from '../metrics/routes.ts';
 
 /**
  * The admin API, mounted at /admin/api/v1. Order matters: the public routes answer before
@@ -32,6 +34,8 @@ authenticated.route('/', userRoutes);
 authenticated.route('/', rbacRoutes);
 authenticated.route('/', auditRoutes);
 authenticated.route('/', mailRoutes);
+authenticated.route('/', clientRoutes);
+authenticated.route('/', metricsRoutes);
 // Feature routers mount here (tenants, users, rbac: /tenants/:slug/...), before the catch-all.
 authenticated.all('*', (c) => {
   throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);

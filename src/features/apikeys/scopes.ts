@@ -7,6 +7,9 @@ export const SCOPES = [
   'audit:read',
   'backups:export',
   'backups:import',
+  'clients:read',
+  'clients:write',
+  'metrics:read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -17,6 +17,7 @@ export type AuditEventType =
   | 'security.recovery_code.used'
   | 'mail.failed'
   | `security.${string}`
+  | `oauth.${string}`
   | `admin.${string}`;
 
 export type ActorType = 'user' | 'operator' | 'api_key' | 'system' | 'anonymous';

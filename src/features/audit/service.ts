@@ -13,17 +13,71 @@ import {
   readUnsealed,
   writeLinks,
   type Link,
+  type SealedEvent,
 } from './repo.ts';
+import { loadRetiredHMACKeys } from '../secrets/service.ts';
 
 export interface AuditDeps {
   db: Database;
   secretKey: Uint8Array;
+  /** During a rotation: links sealed before it are MACed under this key's chain key. */
+  secretKeyPrevious?: Uint8Array | null;
 }
 
 const SEAL_BATCH = 200;
 
 function chainKey(secretKey: Uint8Array): Promise<CryptoKey> {
   return deriveHMACKey(secretKey, KEY_PURPOSE.auditChain);
+}
+
+type LinkCheck = (
+  chainId: string,
+  seq: number,
+  prevMac: string,
+  event: SealedEvent,
+) => Promise<boolean>;
+
+/**
+ * Checks links against every chain key the deployment has had: SECRET_KEY's (new links), then
+ * SECRET_KEY_PREVIOUS's, then those of older secrets kept in retired_keys (read only when a link
+ * matches neither, so a chain sealed under one key costs no extra round trip). Links are never
+ * re-MACed on rotation: rewriting the chain would make it prove nothing about the past.
+ */
+function linkChecker(deps: AuditDeps): LinkCheck {
+  let keys: CryptoKey[] | null = null;
+  let hasRetired = false;
+  let last = 0;
+  const matches = async (
+    index: number,
+    chainId: string,
+    seq: number,
+    prevMac: string,
+    event: SealedEvent,
+  ): Promise<boolean> => {
+    if ((await linkMAC(keys![index]!, chainId, seq, prevMac, event)) !== event.mac) return false;
+    last = index;
+    return true;
+  };
+  return async (chainId, seq, prevMac, event) => {
+    keys ??= [
+      await chainKey(deps.secretKey),
+      ...(deps.secretKeyPrevious ? [await chainKey(deps.secretKeyPrevious)] : []),
+    ];
+    // Consecutive links share a key: the one that matched last is tried first.
+    if (await matches(last, chainId, seq, prevMac, event)) return true;
+    for (let index = 0; index < keys.length; index++) {
+      if (index !== last && (await matches(index, chainId, seq, prevMac, event))) return true;
+    }
+    if (hasRetired) return false;
+    hasRetired = true;
+    const from = keys.length;
+    const secretKeys = { current: deps.secretKey, previous: deps.secretKeyPrevious ?? null };
+    keys.push(...(await loadRetiredHMACKeys({ db: deps.db, secretKeys }, KEY_PURPOSE.auditChain)));
+    for (let index = from; index < keys.length; index++) {
+      if (await matches(index, chainId, seq, prevMac, event)) return true;
+    }
+    return false;
+  };
 }
 
 /** Seals up to SEAL_BATCH waiting events of one chain; two round trips. Returns how many. */
@@ -80,7 +134,7 @@ export type VerifyResult =
 
 /** Recomputes the chain from its anchor; reports the first broken link. */
 export async function verifyChain(deps: AuditDeps, chainId: string): Promise<VerifyResult> {
-  const key = await chainKey(deps.secretKey);
+  const isIntact = linkChecker(deps);
   const head = (await readChainHead(deps.db, chainId)) ?? {
     headSeq: 0,
     headMac: '',
@@ -114,8 +168,7 @@ export async function verifyChain(deps: AuditDeps, chainId: string): Promise<Ver
           message: `event ${seq} does not follow event ${seq - 1}`,
         };
       }
-      const mac = await linkMAC(key, chainId, seq, prevMac, event);
-      if (mac !== event.mac) {
+      if (!(await isIntact(chainId, seq, prevMac, event))) {
         return {
           ok: false,
           checked,
@@ -125,7 +178,7 @@ export async function verifyChain(deps: AuditDeps, chainId: string): Promise<Ver
           message: `event ${seq} was altered after it was sealed`,
         };
       }
-      prevMac = mac;
+      prevMac = event.mac!;
       expectedSeq += 1;
       checked += 1;
     }

@@ -3,6 +3,7 @@ import type { Random } from '../../deps.ts';
 import type { Config } from '../../env.ts';
 import { AppError } from '../../errors.ts';
 import type { Pbkdf2SHA256 } from '../../lib/pbkdf2.ts';
+import type { RootKeys } from '../../lib/keys.ts';
 import {
   openConnection,
   quoteIdentifier,
@@ -59,7 +60,10 @@ export function assertPassphrase(passphrase: string): void {
  * stream the caller pipes to its sink; the rows are read as the sink pulls (backpressure).
  */
 export async function startExport(
-  deps: { config: Pick<Config, 'databaseURL' | 'dev' | 'secretKey'> },
+  deps: {
+    config: Pick<Config, 'databaseURL' | 'dev' | 'secretKey'> &
+      Partial<Pick<Config, 'secretKeyPrevious'>>;
+  },
   slug: string,
   passphrase: string,
   options: ExportOptions = {},
@@ -99,7 +103,12 @@ export async function startExport(
     throw toAppError(error);
   }
 
-  const done = writeRows(connection, writer.writable, tenant.id, deps.config.secretKey, options);
+  // During a rotation, rows not yet resealed open under SECRET_KEY_PREVIOUS.
+  const secretKeys = {
+    current: deps.config.secretKey,
+    previous: deps.config.secretKeyPrevious ?? null,
+  };
+  const done = writeRows(connection, writer.writable, tenant.id, secretKeys, options);
   // The caller may watch `archive` rather than `done`: both carry the failure.
   done.catch(() => undefined);
   return { tenant, metadata: writer.metadata, archive: writer.readable, done };
@@ -109,10 +118,10 @@ async function writeRows(
   connection: Connection,
   writable: WritableStream<{ table: string; row: Row }>,
   tenantId: string,
-  secretKey: Uint8Array,
+  secretKeys: RootKeys,
   options: ExportOptions,
 ): Promise<Record<string, number>> {
-  const codec = createSecretCodec(secretKey);
+  const codec = createSecretCodec(secretKeys);
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const counts: Record<string, number> = {};
   const writer = writable.getWriter();

@@ -6,7 +6,15 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeBase64, encodeBase64url, encodeHex, utf8 } from '../../lib/encoding.ts';
 import { sealPasswordHash, unsealPasswordHash } from '../accounts/password.ts';
-import { KEY_PURPOSE, deriveAESKey, open, seal, type KeyPurpose } from '../../lib/keys.ts';
+import {
+  KEY_PURPOSE,
+  deriveAESKey,
+  open,
+  rootKeys,
+  seal,
+  type KeyPurpose,
+  type RootKeys,
+} from '../../lib/keys.ts';
 import type { JsonValue } from './records.ts';
 
 export type Row = { [column: string]: JsonValue };
@@ -74,13 +82,6 @@ export const TABLES: readonly TableSpec[] = [
     key: ['id'],
     tenantColumn: 'tenant_id',
     ids: ['id', 'tenant_id', 'user_id', 'active_organization_id'],
-    copy: 'skip',
-  },
-  {
-    name: 'refresh_tokens',
-    key: ['id'],
-    tenantColumn: 'tenant_id',
-    ids: ['id', 'tenant_id', 'session_id', 'parent_id'],
     copy: 'skip',
   },
   { name: 'roles', key: ['id'], tenantColumn: 'tenant_id', ids: ['id', 'tenant_id'], copy: 'keep' },
@@ -169,6 +170,41 @@ export const TABLES: readonly TableSpec[] = [
     ids: ['id', 'tenant_id', 'user_id'],
     copy: 'keep',
   },
+  // OAuth clients and users' consents to them. A client's secret is stored as SHA-256 and travels
+  // as that hash. A copy gets new client_ids (they are unique across the deployment) and no
+  // secrets: a copy must not answer to the original's credentials, so rotate before use.
+  {
+    name: 'oauth_clients',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'oauth_consents',
+    key: ['user_id', 'client_id'],
+    tenantColumn: 'tenant_id',
+    ids: ['tenant_id', 'user_id', 'client_id'],
+    copy: 'keep',
+  },
+  // An authorization code's row is also its grant (src/features/oidc): OIDC refresh tokens name
+  // it, and its revocation state says whether their access tokens are still active. Its hash is
+  // of a spent or expired code, so it travels as is; like sessions, a copy leaves grants behind.
+  {
+    name: 'oauth_codes',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'client_id', 'user_id', 'session_id'],
+    copy: 'skip',
+  },
+  // After the sessions, clients and codes their foreign keys name.
+  {
+    name: 'refresh_tokens',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'session_id', 'parent_id', 'client_id', 'code_id'],
+    copy: 'skip',
+  },
   {
     name: 'webauthn_challenges',
     key: ['id'],
@@ -228,7 +264,8 @@ export const TABLES_BY_NAME: ReadonlyMap<string, TableSpec> = new Map(
  * Tables with a tenant_id column that hold no tenant data of their own, with the reason. The
  * registry test accepts these; anything else must be in TABLES.
  */
-export const NOT_TENANT_DATA: Readonly<Record<string, string>> = {};
+export const NOT_TENANT_DATA: Readonly<Record<string, string>> = {
+};
 
 /**
  * How the archive and the database differ for a table's row: secrets sealed under SECRET_KEY
@@ -269,7 +306,7 @@ function envelope(
   };
 }
 
-const SEALED: Readonly<Record<string, SealedColumn>> = {
+export const SEALED: Readonly<Record<string, SealedColumn>> = {
   // The tenant's SMTP password (settings.mail), bound to the tenant's id (src/features/mail/repo.ts).
   tenants: {
     column: 'smtp_password_sealed',
@@ -300,19 +337,24 @@ const SEALED: Readonly<Record<string, SealedColumn>> = {
   },
 };
 
-/** The codec for one deployment's SECRET_KEY. */
-export function createSecretCodec(secretKey: Uint8Array): SecretCodec {
-  const keys = new Map<KeyPurpose, Promise<CryptoKey>>();
-  const key = (purpose: KeyPurpose): Promise<CryptoKey> => {
-    let found = keys.get(purpose);
-    if (found === undefined) keys.set(purpose, (found = deriveAESKey(secretKey, purpose)));
-    return found;
-  };
+/**
+ * The codec for one deployment's SECRET_KEY. Seals under the current key; during a rotation,
+ * opens what the previous key sealed too (export reads rows the cron has not resealed yet).
+ */
+export function createSecretCodec(secretKeys: Uint8Array | RootKeys): SecretCodec {
+  const { current, previous } = rootKeys(secretKeys);
   const convert = async (table: string, row: Row, direction: 'open' | 'seal'): Promise<Row> => {
     const sealed = SEALED[table];
     const value = sealed === undefined ? null : row[sealed.column];
     if (sealed === undefined || value === null || value === undefined) return row;
-    const converted = await sealed[direction](await key(sealed.purpose), String(value), row);
+    const text = String(value);
+    let converted: string;
+    try {
+      converted = await sealed[direction](await deriveAESKey(current, sealed.purpose), text, row);
+    } catch (error) {
+      if (direction === 'seal' || previous === null) throw error;
+      converted = await sealed.open(await deriveAESKey(previous, sealed.purpose), text, row);
+    }
     return { ...row, [sealed.column]: converted };
   };
   return {
@@ -328,6 +370,8 @@ export function createSecretCodec(secretKey: Uint8Array): SecretCodec {
 export interface IdRemapper {
   uuid(old: string): string;
   kid(old: string): string;
+  /** An OAuth client_id (22 characters of base64url, like a generated one). */
+  clientId(old: string): string;
 }
 
 export function createIdRemapper(salt: Uint8Array): IdRemapper {
@@ -343,6 +387,9 @@ export function createIdRemapper(salt: Uint8Array): IdRemapper {
     },
     // Kids are 12 random bytes, base64url, unique across the deployment.
     kid: (old) => encodeBase64url(mac('kid', old).slice(0, 12)),
+    // Case-sensitive, unlike ids and kids above: not through `mac`, which folds case.
+    clientId: (old) =>
+      encodeBase64url(hmac(sha256, salt, utf8.encode(`client_id:${old}`)).slice(0, 16)),
   };
 }
 
@@ -363,6 +410,10 @@ export function remapRow(spec: TableSpec, row: Row, remap: IdRemapper): Row {
     const jwk = row.public_jwk;
     if (jwk !== null && typeof jwk === 'object' && !Array.isArray(jwk))
       out.public_jwk = { ...jwk, kid };
+  }
+  if (spec.name === 'oauth_clients') {
+    out.client_id = remap.clientId(String(row.client_id));
+    out.secret_hash = null;
   }
   if (spec.name === 'audit_events') {
     for (const [idColumn, typeColumn] of [

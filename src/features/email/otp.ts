@@ -49,8 +49,9 @@ async function otpHash(
   tenantId: string,
   userId: string,
   code: string,
+  secretKey: Uint8Array = deps.config.secretKey,
 ): Promise<string> {
-  const key = await deriveHMACKey(deps.config.secretKey, KEY_PURPOSE.emailOTP);
+  const key = await deriveHMACKey(secretKey, KEY_PURPOSE.emailOTP);
   const mac = await crypto.subtle.sign('HMAC', key, utf8.encode(`${tenantId}:${userId}:${code}`));
   return encodeBase64url(new Uint8Array(mac));
 }
@@ -129,15 +130,19 @@ export async function verifyEmailOTP(
     { tenant, client },
   );
   const typed = input.code.trim();
-  const hash = await otpHash(
-    deps,
-    tenant.id,
-    user?.id ?? crypto.randomUUID(),
-    /^[0-9]{6}$/.test(typed) ? typed : '',
-  );
+  const userId = user?.id ?? crypto.randomUUID();
+  const digits = /^[0-9]{6}$/.test(typed) ? typed : '';
   const now = deps.clock.now();
   const stored = code?.hash ?? encodeBase64url(new Uint8Array(32));
-  const matches = timingSafeEqual(utf8.encode(stored), utf8.encode(hash));
+  let hash = await otpHash(deps, tenant.id, userId, digits);
+  let matches = timingSafeEqual(utf8.encode(stored), utf8.encode(hash));
+  // A code mailed just before SECRET_KEY was rotated is still good for its few minutes: it is
+  // checked under the previous key too (no reseal: it expires first).
+  const previous = deps.config.secretKeyPrevious;
+  if (!matches && previous !== null) {
+    const old = await otpHash(deps, tenant.id, userId, digits, previous);
+    if (timingSafeEqual(utf8.encode(stored), utf8.encode(old))) [hash, matches] = [old, true];
+  }
   const reason =
     user === null
       ? 'unknown_account'

@@ -13,7 +13,8 @@ export const healthDocs: RouteDoc[] = [
   {
     method: 'get',
     path: '/health/ready',
-    summary: 'Readiness: one database round trip, and the schema is the one this build expects',
+    summary:
+      'Readiness: one database round trip, and this build may serve the schema (its own version, or ahead by additive migrations only)',
     tag: 'health',
     auth: 'none',
     responses: {

@@ -1,4 +1,4 @@
-import type { Config } from '../../env.ts';
+import { rootKeysOf, type Config } from '../../env.ts';
 import type { Database } from '../../db/client.ts';
 import { parseMailbox } from './address.ts';
 import type { MailMessage } from './message.ts';
@@ -33,7 +33,7 @@ export async function resolveTarget(
     const password =
       tenant.passwordSealed === null
         ? null
-        : await openSMTPPassword(deps.config.secretKey, tenant.tenantId, tenant.passwordSealed);
+        : await openSMTPPassword(rootKeysOf(deps.config), tenant.tenantId, tenant.passwordSealed);
     return {
       route: 'tenant',
       target: {

@@ -1,7 +1,13 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { utf8 } from '../../lib/encoding.ts';
-import { KEY_PURPOSE, deriveAESKey, open, seal } from '../../lib/keys.ts';
+import {
+  KEY_PURPOSE,
+  deriveAESKey,
+  openWithRootKeys,
+  seal,
+  type RootKeys,
+} from '../../lib/keys.ts';
 import { parseJSON } from '../tenants/repo.ts';
 import { mailTransportSettingsSchema, type MailTransportSettings } from './settings.ts';
 
@@ -20,12 +26,14 @@ export async function sealSMTPPassword(
 }
 
 export async function openSMTPPassword(
-  secretKey: Uint8Array,
+  secretKeys: Uint8Array | RootKeys,
   tenantId: string,
   sealed: string,
 ): Promise<string> {
-  const key = await deriveAESKey(secretKey, KEY_PURPOSE.secretEncryption);
-  return utf8.decode(await open(key, sealed, smtpPasswordContext(tenantId)));
+  const context = smtpPasswordContext(tenantId);
+  return utf8.decode(
+    await openWithRootKeys(secretKeys, KEY_PURPOSE.secretEncryption, sealed, context),
+  );
 }
 
 export interface TenantMail {

@@ -1,7 +1,8 @@
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { timingSafeEqual } from '../../lib/constant-time.ts';
-import { KEY_PURPOSE, deriveAESKey, hashToken, open, seal } from '../../lib/keys.ts';
+import { rootKeysOf } from '../../env.ts';
+import { KEY_PURPOSE, deriveAESKey, hashToken, openWithRootKeys, seal } from '../../lib/keys.ts';
 import { utf8 } from '../../lib/encoding.ts';
 import { publicUser, type SignedIn } from '../accounts/service.ts';
 import { enforce } from '../ratelimit/enforce.ts';
@@ -49,8 +50,8 @@ async function openSecret(
   userId: string,
   sealed: string,
 ): Promise<Uint8Array> {
-  const key = await deriveAESKey(deps.config.secretKey, KEY_PURPOSE.secretEncryption);
-  return open(key, sealed, secretContext(tenantId, userId));
+  const context = secretContext(tenantId, userId);
+  return openWithRootKeys(rootKeysOf(deps.config), KEY_PURPOSE.secretEncryption, sealed, context);
 }
 
 /** Who is enrolling: the signed-in user, or one holding an `enroll` MFA token (policy requires). */

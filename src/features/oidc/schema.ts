@@ -43,8 +43,17 @@ export const oauthCodes = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     usedAt: timestamp('used_at', { withTimezone: true }),
+    /**
+     * The grant this code started is revoked (replayed code, RFC 7009 revocation, consent
+     * withdrawn): its refresh tokens are revoked with it and its access tokens (which carry the
+     * code's id as `gid`) introspect as inactive.
+     */
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
-  (table) => [index('oauth_codes_client_idx').on(table.clientId)],
+  (table) => [
+    index('oauth_codes_client_idx').on(table.clientId),
+    index('oauth_codes_user_client_idx').on(table.userId, table.clientId),
+  ],
 );
 
 /** What a user agreed a third-party client may have; revocable by the user. */

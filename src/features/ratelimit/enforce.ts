@@ -139,6 +139,7 @@ export async function enforceRateLimits(
     results[index]!.allowed ? [] : [{ ...entry, result: results[index]! }],
   );
   if (denied.length > 0) {
+    for (const { effective } of denied) deps.metrics.rateLimited(effective.policy.name);
     deps.log.warn('rate limit exceeded', {
       policies: denied.map(({ effective }) => effective.policy.name),
       tenantKey,

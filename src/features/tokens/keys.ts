@@ -1,6 +1,12 @@
 import { SignJWT, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK } from 'jose';
 import { encodeBase64url, utf8 } from '../../lib/encoding.ts';
-import { KEY_PURPOSE, deriveAESKey, open, seal } from '../../lib/keys.ts';
+import {
+  KEY_PURPOSE,
+  deriveAESKey,
+  openWithRootKeys,
+  seal,
+  type RootKeys,
+} from '../../lib/keys.ts';
 
 export type SigningAlgorithm = 'ES256' | 'RS256';
 
@@ -46,13 +52,23 @@ export async function generateSigningKey(
   };
 }
 
+/** Bound as additional data: the sealed key opens only in its own tenant's row, under its kid. */
+export function signingKeyContext(tenantId: string, kid: string): string {
+  return sealContext(tenantId, kid);
+}
+
 export async function unsealPrivateKey(
-  secretKey: Uint8Array,
+  secretKeys: Uint8Array | RootKeys,
   tenantId: string,
   key: StoredSigningKey,
 ): Promise<CryptoKey> {
-  const wrapKey = await deriveAESKey(secretKey, KEY_PURPOSE.signingKeyEncryption);
-  const pkcs8 = utf8.decode(await open(wrapKey, key.privateKey, sealContext(tenantId, key.kid)));
+  const sealed = await openWithRootKeys(
+    secretKeys,
+    KEY_PURPOSE.signingKeyEncryption,
+    key.privateKey,
+    sealContext(tenantId, key.kid),
+  );
+  const pkcs8 = utf8.decode(sealed);
   return importPKCS8(pkcs8, key.alg);
 }
 
@@ -76,7 +92,8 @@ export interface SignAccessTokenInput {
   now: Date;
   ttlSeconds: number;
   jti: string;
-  claims: AccessTokenClaims;
+  /** The JSON API's claims, or an OAuth client's (`client_id`, `scope`, …; RFC 9068). */
+  claims: AccessTokenClaims | { sub: string; [claim: string]: unknown };
 }
 
 export async function signAccessToken(input: SignAccessTokenInput): Promise<string> {

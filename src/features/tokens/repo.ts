@@ -79,6 +79,8 @@ export async function findPresentedToken(
       end as r_state
     from tenants t
     left join refresh_tokens r on r.tenant_id = t.id and r.token_hash = ${presentedHash}
+      -- An OIDC client's token (client_id set) belongs to /oauth2/token, never to this API.
+      and r.client_id is null
     where ${tenantMatch(scope.ref)}`);
   const row = result.rows[0];
   const tenant = scopeTenant(scope, row);
@@ -108,7 +110,7 @@ export async function rotateRefreshToken(
     old as (
       update refresh_tokens r set rotated_at = coalesce(r.rotated_at, ${at}::timestamptz)
       from t
-      where r.tenant_id = t.id and r.token_hash = ${presentedHash} and r.revoked_at is null
+      where r.tenant_id = t.id and r.token_hash = ${presentedHash} and r.client_id is null and r.revoked_at is null
         and r.expires_at > ${at}::timestamptz
         and (r.rotated_at is null or ${withinGrace(at)})
       returning r.id, r.session_id
@@ -160,7 +162,8 @@ export async function revokeFamilyOnReuse(
   const result = await db.execute(sql`
     with reused as (
       select session_id from refresh_tokens
-      where tenant_id = ${tenantId}::uuid and token_hash = ${presentedHash} and rotated_at is not null and revoked_at is null
+      where tenant_id = ${tenantId}::uuid and token_hash = ${presentedHash} and client_id is null
+        and rotated_at is not null and revoked_at is null
     ),
     sessions_revoked as (
       update sessions set revoked_at = ${at}::timestamptz

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { JWK } from 'jose';
 import { index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { oauthClients } from '../clients/schema.ts';
+import { oauthCodes } from '../oidc/schema.ts';
 import { sessions } from '../sessions/schema.ts';
 import { tenants } from '../tenants/schema.ts';
 
@@ -51,6 +53,18 @@ export const refreshTokens = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     rotatedAt: timestamp('rotated_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /**
+     * Set for a token the OIDC token endpoint issued (null: the JSON API's own tokens). The
+     * session stays the family, so sign-out ends the grant; the code names the grant, so a
+     * replayed code revokes exactly what it issued; the client binds it (client A's token is
+     * refused to client B, and each endpoint refuses the other's tokens).
+     */
+    clientId: uuid('client_id').references(() => oauthClients.id, { onDelete: 'cascade' }),
+    codeId: uuid('code_id').references(() => oauthCodes.id, { onDelete: 'cascade' }),
+    scopes: text('scopes').array(),
   },
-  (table) => [index('refresh_tokens_session_idx').on(table.sessionId)],
+  (table) => [
+    index('refresh_tokens_session_idx').on(table.sessionId),
+    index('refresh_tokens_code_idx').on(table.codeId),
+  ],
 );

@@ -7,6 +7,7 @@ import {
   type JWTPayload,
 } from 'jose';
 import type { Deps } from '../../deps.ts';
+import { rootKeysOf } from '../../env.ts';
 import { AppError } from '../../errors.ts';
 import { encodeBase64url } from '../../lib/encoding.ts';
 import { hashToken } from '../../lib/keys.ts';
@@ -57,7 +58,7 @@ async function accessToken(
     roles: user.roles,
   };
   return signAccessToken({
-    key: await unsealPrivateKey(deps.config.secretKey, tenant.id, key),
+    key: await unsealPrivateKey(rootKeysOf(deps.config), tenant.id, key),
     kid: key.kid,
     alg: key.alg,
     issuer: issuerURL(deps.config, tenant.slug),

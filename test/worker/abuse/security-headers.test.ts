@@ -13,7 +13,7 @@ const PRODUCTION: Partial<TestEnv> = {
   ENVIRONMENT: 'production',
   PUBLIC_BASE_URL: 'https://auth.example.com',
   SECRET_KEY: 'cHJvZHVjdGlvbi10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE=',
-  DATABASE_URL: 'postgres://gatehouse:unused@db.example.com/gatehouse',
+  DATABASE_URL: 'postgres://gatehouse:unused@db.example.com/gatehouse?sslmode=require',
   UPSTASH_REDIS_REST_URL: 'https://redis.example.com',
   UPSTASH_REDIS_REST_TOKEN: 'unused',
   COOKIE_SECURE: 'true',

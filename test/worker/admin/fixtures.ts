@@ -83,6 +83,9 @@ export const ALL_SCOPES: Scope[] = [
   'audit:read',
   'backups:export',
   'backups:import',
+  'clients:read',
+  'clients:write',
+  'metrics:read',
 ];
 
 /** Creates an API key over HTTP with the operator's session; returns the key and its id. */

@@ -177,7 +177,7 @@ describe('login answers', () => {
       sql`select password_hash from users where tenant_id = ${tenant.id}::uuid and email_normalized = ${email}`,
     );
     const resealed = String(stored.rows[0]?.password_hash);
-    expect(resealed).toMatch(/^pbkdf2-sha256\$i=100000\$p=e1\$[A-Za-z0-9_-]+\$v1\./);
+    expect(resealed).toMatch(/^pbkdf2-sha256\$i=100000\$p=e1\$[A-Za-z0-9_-]+\$v2\./);
     expect(resealed).not.toContain(encodeBase64url(bits));
     expect(
       (await send(`${tenant.base}/v1/auth/login`, jsonRequest('POST', { email, password })))

@@ -140,7 +140,9 @@ describe('signing keys', () => {
       sql`select private_key from signing_keys where tenant_id = ${tenant.id}::uuid`,
     );
     for (const row of result.rows) {
-      expect(String(row.private_key)).toMatch(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+      expect(String(row.private_key)).toMatch(
+        /^v2\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/,
+      );
       expect(String(row.private_key)).not.toContain('PRIVATE KEY');
     }
   });

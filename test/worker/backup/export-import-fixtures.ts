@@ -7,7 +7,7 @@ import { recordAuditEvent } from '../../../src/features/audit/events.ts';
 import { sealSMTPPassword, storeSMTPPassword } from '../../../src/features/mail/repo.ts';
 import { sealChain } from '../../../src/features/audit/service.ts';
 import { TABLES, createSecretCodec, type Row } from '../../../src/features/backup/tables.ts';
-import { encodeHex } from '../../../src/lib/encoding.ts';
+import { encodeBase64url, encodeHex } from '../../../src/lib/encoding.ts';
 import { KEY_PURPOSE, deriveAESKey, seal } from '../../../src/lib/keys.ts';
 import { pbkdf2SHA256, type Pbkdf2SHA256 } from '../../../src/lib/pbkdf2.ts';
 import {
@@ -63,6 +63,11 @@ export function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
   });
 }
 
+/** A client_id shaped like a generated one (22 characters of base64url). */
+export function oauthClientId(): string {
+  return encodeBase64url(crypto.getRandomValues(new Uint8Array(16)));
+}
+
 export interface FilledTenant {
   tenant: TestTenant;
   email: string;
@@ -114,6 +119,20 @@ export async function makeFilledTenant(): Promise<FilledTenant> {
     lf as (
       insert into login_failures (user_id, tenant_id, failures, window_started_at)
       values (${userId}, ${t}, 2, now())
+    ),
+    client as (
+      insert into oauth_clients (tenant_id, client_id, name, type, secret_hash, redirect_uris,
+        post_logout_redirect_uris, grant_types, scopes, first_party, access_token_ttl_seconds,
+        created_at, updated_at)
+      values (${t}, ${oauthClientId()}, 'Backup "app"', 'confidential', ${crypto.randomUUID()},
+        array['https://app.example/cb?a=1,2', 'com.example.app:/cb'], array['https://app.example/'],
+        array['authorization_code', 'refresh_token'], array['openid', 'email', 'billing:read'], false, 300,
+        now(), now())
+      returning id
+    ),
+    consent as (
+      insert into oauth_consents (tenant_id, user_id, client_id, scopes, granted_at, updated_at)
+      select ${t}, ${userId}, id, array['openid', 'email'], now(), now() from client
     )
     insert into api_keys (name, key_hash, key_prefix, scopes, tenant_id, created_at)
     values ('bound', ${crypto.randomUUID()}, 'gh_test', array['users:read'], ${t}, now())`);

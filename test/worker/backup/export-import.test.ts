@@ -205,7 +205,7 @@ describe('import under another slug', () => {
       expect(copiedKey!.private_key).toBe(originalKey!.private_key);
       // The SMTP password travels opened and is sealed again, bound to the copy's id.
       const mail = await loadTenantMail(testDB(), { id: result.tenant.id });
-      expect(mail!.passwordSealed).toMatch(/^v1\./);
+      expect(mail!.passwordSealed).toMatch(/^v2\./);
       expect(
         await openSMTPPassword(testConfig().secretKey, result.tenant.id, mail!.passwordSealed!),
       ).toBe(filled.smtpPassword);

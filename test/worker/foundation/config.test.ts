@@ -19,7 +19,7 @@ const PRODUCTION: Partial<TestEnv> = {
   ENVIRONMENT: 'production',
   PUBLIC_BASE_URL: 'https://auth.example.com',
   SECRET_KEY: PRODUCTION_SECRET_KEY,
-  DATABASE_URL: `postgres://gatehouse:${DATABASE_PASSWORD}@db.example.com/gatehouse`,
+  DATABASE_URL: `postgres://gatehouse:${DATABASE_PASSWORD}@db.example.com/gatehouse?sslmode=require`,
   UPSTASH_REDIS_REST_URL: 'https://redis.example.com',
   UPSTASH_REDIS_REST_TOKEN: REDIS_TOKEN,
   BACKUP_PASSPHRASE: 'production test backup passphrase',
@@ -132,6 +132,21 @@ const REFUSALS: Refusal[] = [
     override: { MAIL_FROM: 'Gatehouse\r\nBcc: victim@example.com <no-reply@example.com>' },
     setting: 'MAIL_FROM',
   },
+  // Issue 16, item 5: a database across a network is reached over TLS (src/lib/database-url.ts).
+  {
+    name: 'DATABASE_URL to a remote host has no sslmode',
+    override: {
+      DATABASE_URL: `postgres://gatehouse:${DATABASE_PASSWORD}@db.example.com/gatehouse`,
+    },
+    setting: 'DATABASE_URL',
+  },
+  {
+    name: 'DATABASE_URL to a remote host has sslmode=prefer (falls back to cleartext)',
+    override: {
+      DATABASE_URL: `postgres://gatehouse:${DATABASE_PASSWORD}@db.example.com/gatehouse?sslmode=prefer`,
+    },
+    setting: 'DATABASE_URL',
+  },
   ...DEV_ONLY_SETTINGS.map((name) => ({
     name: `development-only switch ${name} is set`,
     override: { [name]: 'http://127.0.0.1:1' },
@@ -231,6 +246,18 @@ describe('production configuration refusals', () => {
       },
     );
     expect(sent.response.status).toBe(200);
+  });
+
+  it('accepts DATABASE_URL with verify-full remotely, and without sslmode on loopback', async () => {
+    for (const url of [
+      `postgres://gatehouse:${DATABASE_PASSWORD}@db.example.com/gatehouse?sslmode=verify-full`,
+      `postgres://gatehouse:${DATABASE_PASSWORD}@127.0.0.1:5432/gatehouse`,
+      `postgres://gatehouse:${DATABASE_PASSWORD}@[::1]:5432/gatehouse`,
+      `postgres://gatehouse:${DATABASE_PASSWORD}@localhost/gatehouse`,
+    ]) {
+      const sent = await send('/health', {}, { env: { ...PRODUCTION, DATABASE_URL: url } });
+      expect(sent.response.status, url).toBe(200);
+    }
   });
 
   it('refuses a lowered operator password minimum outside production too', async () => {

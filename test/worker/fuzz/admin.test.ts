@@ -6,6 +6,7 @@ import { requestFor } from './requests.ts';
 import { familyRoutes, fuzzTimeout, runFamily } from './run.ts';
 import {
   fuzzAccount,
+  fuzzClient,
   fuzzOperator,
   ownRows,
   type FuzzAccount,
@@ -14,9 +15,11 @@ import {
 
 let account: FuzzAccount;
 let admin: FuzzOperator;
+let clientId: string;
 
 beforeAll(async () => {
   [account, admin] = await Promise.all([fuzzAccount(), fuzzOperator()]);
+  clientId = await fuzzClient(account);
 });
 
 describe('fuzz: admin routes', () => {
@@ -40,7 +43,11 @@ describe('fuzz: admin routes', () => {
           prefix: '',
           validAuth: [bearer(admin.key), admin.operator.jar.header()],
           cookieName: admin.cookieName,
-          params: { slug: fc.constantFrom(account.tenant.slug, 'no-such-tenant-fz') },
+          params: {
+            slug: fc.constantFrom(account.tenant.slug, 'no-such-tenant-fz'),
+            // The tenant's client, one shaped like a client_id that names none, and junk.
+            client_id: fc.constantFrom(clientId, 'AAAAAAAAAAAAAAAAAAAAAA', 'x'),
+          },
         }),
       );
       expect(report.serverErrors).toBe(0);

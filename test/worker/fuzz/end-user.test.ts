@@ -7,6 +7,7 @@ describeTenantFamily('end-user', {
     (r.path.startsWith('/v1/auth/') || r.path.startsWith('/.well-known/')) &&
     !r.path.startsWith('/v1/auth/mfa') &&
     !r.path.startsWith('/v1/auth/passkeys') &&
+    !r.path.startsWith('/v1/auth/consents') &&
     !isEmailRoute(r.path),
   minRoutes: 11,
 });

@@ -4,6 +4,7 @@
 import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { CookieJar, makeTenant, testDB, uniqueEmail, type TestTenant } from '../fixtures.ts';
+import { encodeBase64url } from '../../../src/lib/encoding.ts';
 import { jsonRequest, send } from '../harness.ts';
 import { makeKey, makeOperator, type TestOperator } from '../admin/fixtures.ts';
 
@@ -11,6 +12,7 @@ export const PASSWORD = 'fuzzing is fun 42';
 
 export interface FuzzAccount {
   tenant: TestTenant;
+  userId: string;
   email: string;
   jar: CookieJar;
   cookieName: string;
@@ -28,7 +30,27 @@ export async function fuzzAccount(): Promise<FuzzAccount> {
   const jar = new CookieJar();
   jar.store(sent.response);
   const [cookieName] = [...jar.cookies.keys()];
-  return { tenant, email, jar, cookieName: cookieName! };
+  const userId = (await sent.json<{ user: { id: string } }>()).user.id;
+  return { tenant, userId, email, jar, cookieName: cookieName! };
+}
+
+/**
+ * An OAuth client of the account's tenant that the account has consented to, so the client and
+ * consent routes meet a real client_id (and a refused request has rows it could have changed).
+ */
+export async function fuzzClient(account: FuzzAccount): Promise<string> {
+  const clientId = encodeBase64url(crypto.getRandomValues(new Uint8Array(16)));
+  await testDB().execute(sql`
+    with c as (
+      insert into oauth_clients (tenant_id, client_id, name, type, secret_hash, redirect_uris,
+        grant_types, scopes, created_at, updated_at)
+      values (${account.tenant.id}::uuid, ${clientId}, 'Fuzz app', 'confidential', ${crypto.randomUUID()},
+        array['https://fuzz.example/cb'], array['authorization_code'], array['openid'], now(), now())
+      returning id
+    )
+    insert into oauth_consents (tenant_id, user_id, client_id, scopes, granted_at, updated_at)
+    select ${account.tenant.id}::uuid, ${account.userId}::uuid, id, array['openid'], now(), now() from c`);
+  return clientId;
 }
 
 export interface FuzzOperator {

@@ -7,14 +7,26 @@ import { requestFor } from './requests.ts';
 import { familyRoutes, fuzzTimeout, runFamily } from './run.ts';
 import { fuzzAccount, ownRows, type FuzzAccount } from './setup.ts';
 
+/** What a family adds to the suite account: rows to meet, path values, more credentials. */
+export interface FamilyExtras {
+  params?: Record<string, fc.Arbitrary<string>>;
+  validAuth?: Record<string, string>[];
+}
+
 export function describeTenantFamily(
   family: string,
-  options: { inFamily: (route: RouteDoc) => boolean; minRoutes: number },
+  options: {
+    inFamily: (route: RouteDoc) => boolean;
+    minRoutes: number;
+    prepare?: (account: FuzzAccount) => Promise<FamilyExtras>;
+  },
 ): void {
   let account: FuzzAccount;
+  let extras: FamilyExtras = {};
 
   beforeAll(async () => {
     account = await fuzzAccount();
+    if (options.prepare !== undefined) extras = await options.prepare(account);
   });
 
   describe(`fuzz: ${family} routes`, () => {
@@ -29,9 +41,9 @@ export function describeTenantFamily(
           family,
           requestFor(routes, {
             prefix: account.tenant.base,
-            validAuth: [account.jar.header()],
+            validAuth: [account.jar.header(), ...(extras.validAuth ?? [])],
             cookieName: account.cookieName,
-            params: { id: fc.uuid() },
+            params: { id: fc.uuid(), ...extras.params },
           }),
         );
         expect(report.serverErrors).toBe(0);

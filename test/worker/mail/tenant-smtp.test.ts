@@ -115,7 +115,7 @@ describe('tenant SMTP settings', () => {
       sql`select smtp_password_sealed as s, settings::text as settings from tenants where id = ${tenant.id}::uuid`,
     );
     const row = stored.rows[0]!;
-    expect(String(row.s)).toMatch(/^v1\./);
+    expect(String(row.s)).toMatch(/^v2\./);
     expect(String(row.s)).not.toContain(login.password);
     expect(String(row.settings)).not.toContain(login.password);
 

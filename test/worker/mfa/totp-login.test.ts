@@ -45,7 +45,7 @@ describe('TOTP enrolment', () => {
     const row = await testDB().execute(sql`
       select x.secret_sealed, x.confirmed_at from mfa_totp x join users u on u.id = x.user_id
       where u.tenant_id = ${tenant.id}::uuid and u.email_normalized = ${user.email}`);
-    expect(String(row.rows[0]?.secret_sealed)).toMatch(/^v1\./);
+    expect(String(row.rows[0]?.secret_sealed)).toMatch(/^v2\./);
     expect(String(row.rows[0]?.secret_sealed)).not.toContain(body.secret);
     expect(row.rows[0]?.confirmed_at).toBeNull();
 

@@ -11,7 +11,7 @@ const PRODUCTION = {
   ENVIRONMENT: 'production',
   PUBLIC_BASE_URL: 'https://auth.example.com',
   SECRET_KEY: 'cHJvZHVjdGlvbi1saWtlLXNlY3JldC1rZXktZm9yLXRlc3RzLTAwMDAwMDA',
-  DATABASE_URL: 'postgres://u:p@db.example.com/gatehouse',
+  DATABASE_URL: 'postgres://u:p@db.example.com/gatehouse?sslmode=require',
   UPSTASH_REDIS_REST_URL: 'https://r.upstash.io',
   UPSTASH_REDIS_REST_TOKEN: 't',
 };
