@@ -12,7 +12,7 @@ import * as client from 'openid-client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/stack/postgres.ts';
-import { signInFirstOperator, startDevStack, type DevStack } from './dev-server.ts';
+import { adminPost, bootstrapOperator, startDevStack, type DevStack } from './dev-stack-helpers.ts';
 
 const CHROMIUM = process.env.GATEHOUSE_CHROMIUM ?? '/usr/bin/chromium';
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
@@ -58,7 +58,7 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
   let browser: Browser | undefined;
   let rp: Awaited<ReturnType<typeof startRelyingPartyServer>> | undefined;
   let issuer = '';
-  let admin: Awaited<ReturnType<typeof signInFirstOperator>>;
+  let operatorCookie = '';
   const email = `rp-${Date.now().toString(36)}@example.com`;
   let totpSecret = '';
 
@@ -67,9 +67,11 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
       if (IN_CI) throw new Error(`${CHROMIUM} is missing and CI=true: install Debian's chromium`);
       return;
     }
-    stack = await startDevStack('oidc-rp');
+    stack = await startDevStack();
+    if (stack.readyStatus !== 200)
+      throw new Error(`the dev stack did not come up:\n${stack.output()}`);
     issuer = `${stack.base}/t/default`;
-    admin = await signInFirstOperator(stack);
+    operatorCookie = await bootstrapOperator(stack);
     rp = await startRelyingPartyServer();
 
     // The end user: registered and enrolled in TOTP through the JSON API.
@@ -102,13 +104,13 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
   afterAll(async () => {
     await browser?.close();
     await new Promise<void>((done) => (rp === undefined ? done() : rp.server.close(() => done())));
-    await stack?.stop();
+    stack?.cleanup();
   }, 30_000);
 
   async function createClient(
     body: Record<string, unknown>,
   ): Promise<{ client_id: string; client_secret?: string }> {
-    const response = await admin('/tenants/default/clients', { body });
+    const response = await adminPost(stack!, '/tenants/default/clients', body, operatorCookie);
     expect(response.status, await response.clone().text()).toBe(201);
     return (await response.json()) as { client_id: string; client_secret?: string };
   }
