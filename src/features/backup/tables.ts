@@ -264,8 +264,7 @@ export const TABLES_BY_NAME: ReadonlyMap<string, TableSpec> = new Map(
  * Tables with a tenant_id column that hold no tenant data of their own, with the reason. The
  * registry test accepts these; anything else must be in TABLES.
  */
-export const NOT_TENANT_DATA: Readonly<Record<string, string>> = {
-};
+export const NOT_TENANT_DATA: Readonly<Record<string, string>> = {};
 
 /**
  * How the archive and the database differ for a table's row: secrets sealed under SECRET_KEY
