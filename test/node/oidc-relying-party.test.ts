@@ -39,19 +39,28 @@ async function startRelyingPartyServer(): Promise<{
   return { server, origin: `http://127.0.0.1:${port}`, landed };
 }
 
-async function waitForLanding(landed: Callback[], path: string, after: number): Promise<URL> {
+async function waitForLanding(
+  landed: Callback[],
+  path: string,
+  after: number,
+  page?: Page,
+): Promise<URL> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const hit = landed.slice(after).find((entry) => entry.url.pathname === path);
     if (hit !== undefined) return hit.url;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`the browser never reached ${path}`);
+  const where =
+    page === undefined ? '' : `; it is at ${page.url()}: ${await page.locator('main').innerText()}`;
+  throw new Error(`the browser never reached ${path}${where}`);
 }
 
 function totpNow(secret: string): string {
   return generateTOTP(decodeBase32IgnorePadding(secret), 30, 6);
 }
+
+const currentStep = (): number => Math.floor(Date.now() / 30_000);
 
 describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', () => {
   let stack: DevStack | undefined;
@@ -61,6 +70,9 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
   let operatorCookie = '';
   const email = `rp-${Date.now().toString(36)}@example.com`;
   let totpSecret = '';
+  let recoveryCodes: string[] = [];
+  /** The last TOTP step spent: a code is accepted once, so the next sign-in waits for a new one. */
+  let usedStep = 0;
 
   beforeAll(async () => {
     if (!hasChromium) {
@@ -91,8 +103,10 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
     const enrol = await jsonWithCookie('/v1/auth/mfa/totp/enroll', {});
     expect(enrol.status, await enrol.clone().text()).toBe(200);
     totpSecret = ((await enrol.json()) as { secret: string }).secret;
+    usedStep = currentStep();
     const verify = await jsonWithCookie('/v1/auth/mfa/totp/verify', { code: totpNow(totpSecret) });
     expect(verify.status, await verify.clone().text()).toBe(200);
+    recoveryCodes = ((await verify.json()) as { recovery_codes: string[] }).recovery_codes;
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -112,18 +126,31 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
   ): Promise<{ client_id: string; client_secret?: string }> {
     const response = await adminPost(stack!, '/tenants/default/clients', body, operatorCookie);
     expect(response.status, await response.clone().text()).toBe(201);
-    return (await response.json()) as { client_id: string; client_secret?: string };
+    const created = (await response.json()) as {
+      client: { client_id: string };
+      client_secret?: string;
+    };
+    return { client_id: created.client.client_id, client_secret: created.client_secret };
   }
 
-  /** Signs in on the hosted pages: password, then the TOTP step. */
-  async function signInOnHostedPages(page: Page): Promise<void> {
+  /** A TOTP code of a step not used yet (waits up to 30 s for the next one). */
+  async function freshTOTP(): Promise<string> {
+    while (currentStep() <= usedStep) await new Promise((r) => setTimeout(r, 250));
+    usedStep = currentStep();
+    return totpNow(totpSecret);
+  }
+
+  /** Signs in on the hosted pages: password, then the second factor (TOTP or a recovery code). */
+  async function signInOnHostedPages(page: Page, factor: 'totp' | 'recovery_code'): Promise<void> {
     await page.waitForURL(/\/t\/default\/login\?/);
     expect(await page.getByLabel(/email/i).inputValue()).toBe(email); // from login_hint
     await page.getByLabel(/password/i).fill(PASSWORD);
-    await page.getByRole('button', { name: /sign in/i }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(/\/t\/default\/mfa/);
-    await page.getByLabel(/code/i).first().fill(totpNow(totpSecret));
-    await page.getByRole('button', { name: /verify|continue|sign in/i }).click();
+    await page
+      .getByLabel('Verification code')
+      .fill(factor === 'totp' ? await freshTOTP() : recoveryCodes.shift()!);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
   }
 
   it.skipIf(!hasChromium && !IN_CI)(
@@ -166,12 +193,12 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
       const page = await context.newPage();
       const before = rp!.landed.length;
       await page.goto(authorizationURL.href);
-      await signInOnHostedPages(page);
+      await signInOnHostedPages(page, 'totp');
       // A third-party client: the consent screen names it and the scopes.
       await page.waitForURL(/\/t\/default\/consent/);
       await expect(page.getByText('Example RP').first().isVisible()).resolves.toBe(true);
-      await page.getByRole('button', { name: /allow/i }).click();
-      const callback = await waitForLanding(rp!.landed, '/callback', before);
+      await page.getByRole('button', { name: 'Allow', exact: true }).click();
+      const callback = await waitForLanding(rp!.landed, '/callback', before, page);
 
       const tokens = await client.authorizationCodeGrant(config, callback, {
         pkceCodeVerifier: verifier,
@@ -192,15 +219,17 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
       const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
       expect(refreshed.access_token).not.toBe(tokens.access_token);
       expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
-      // The rotated-away refresh token is dead.
-      await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toThrow();
 
       const introspected = await client.tokenIntrospection(config, refreshed.access_token);
       expect(introspected).toMatchObject({ active: true, client_id, sub: claims.sub });
+      // Revoking the refresh token ends the grant: it and its access tokens introspect inactive.
       await client.tokenRevocation(config, refreshed.refresh_token!);
       expect((await client.tokenIntrospection(config, refreshed.refresh_token!)).active).toBe(
         false,
       );
+      expect((await client.tokenIntrospection(config, refreshed.access_token)).active).toBe(false);
+      // The rotated-away refresh token is dead too.
+      await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toThrow();
 
       // The session the browser holds lets a second authorization through without any page.
       const again = rp!.landed.length;
@@ -214,7 +243,7 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
       });
       await page.goto(silent.href);
       expect(
-        (await waitForLanding(rp!.landed, '/callback', again)).searchParams.get('code'),
+        (await waitForLanding(rp!.landed, '/callback', again, page)).searchParams.get('code'),
       ).toBeTruthy();
 
       // RP-initiated logout ends the session and returns to the registered URI with the state.
@@ -225,12 +254,12 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
         state: 'bye',
       });
       await page.goto(logoutURL.href);
-      const signedOut = await waitForLanding(rp!.landed, '/signed-out', out);
+      const signedOut = await waitForLanding(rp!.landed, '/signed-out', out, page);
       expect(signedOut.searchParams.get('state')).toBe('bye');
       // prompt=none now finds no session.
       const none = rp!.landed.length;
       await page.goto(silent.href);
-      const refused = await waitForLanding(rp!.landed, '/callback', none);
+      const refused = await waitForLanding(rp!.landed, '/callback', none, page);
       expect(refused.searchParams.get('error')).toBe('login_required');
       expect(refused.searchParams.get('state')).toBe(state);
 
@@ -276,9 +305,9 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
       const page = await context.newPage();
       const before = rp!.landed.length;
       await page.goto(url.href);
-      await signInOnHostedPages(page);
+      await signInOnHostedPages(page, 'recovery_code');
       // First-party: no consent screen.
-      const callback = await waitForLanding(rp!.landed, '/native', before);
+      const callback = await waitForLanding(rp!.landed, '/native', before, page);
       const params = oauth.validateAuthResponse(as, app, callback, oauth.expectNoState);
       const response = await oauth.authorizationCodeGrantRequest(
         as,

@@ -3,10 +3,12 @@ import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../../app-env.ts';
+import { allowInPage } from '../../http/security-headers.ts';
 import { currentRequestScope } from '../../request-scope.ts';
 import type { Tenant } from '../tenants/context.ts';
 import { pageAssetNames } from './assets.ts';
 import { CSRF_FIELD, csrfToken } from './csrf.ts';
+import { returnToParams } from './return-to.ts';
 
 export type Markup = HtmlEscapedString | Promise<HtmlEscapedString>;
 
@@ -145,9 +147,35 @@ export function field(options: FieldOptions, errors: FieldError[] = []): Markup 
 
 /** The CSRF token and the carried `return_to`, as hidden fields of a POST form. */
 export function hiddenFields(c: Context<AppEnv>, returnTo: string | null): Markup {
+  allowReturnTarget(c, returnTo);
   return html`<input type="hidden" name="${CSRF_FIELD}" value="${csrfToken(c)}" />${
       returnTo === null ? '' : html`<input type="hidden" name="return_to" value="${returnTo}" />`
     }`;
+}
+
+/**
+ * A form that carries `return_to` ends, once it signs someone in, in a chain of redirects: this
+ * page's POST → 303 authorize → 302 the client's redirect URI. Browsers hold every redirect of a
+ * form submission to the page's `form-action` (CSP3 §6.4.1; Chromium enforces it), so `'self'`
+ * alone would stop the chain at the last hop. This page's policy therefore also names the origin
+ * of the request's `redirect_uri` — the origin only, never a path, `*` or a wildcard — while
+ * whether the browser is actually sent there is decided by authorize against the registered URIs.
+ */
+function allowReturnTarget(c: Context<AppEnv>, returnTo: string | null): void {
+  const redirectURI = returnToParams(returnTo).get('redirect_uri');
+  if (redirectURI === null) return;
+  let target: URL;
+  try {
+    target = new URL(redirectURI);
+  } catch {
+    return;
+  }
+  if (target.protocol === 'https:' || target.protocol === 'http:') {
+    allowInPage(c, 'form-action', target.origin);
+  } else if (/^[a-z][a-z0-9+.-]*:$/.test(target.protocol)) {
+    // A native app's private-use scheme (RFC 8252 §7.1): a scheme-source.
+    allowInPage(c, 'form-action', target.protocol);
+  }
 }
 
 /** `path` on this tenant's pages, with `return_to` carried along when there is one. */
