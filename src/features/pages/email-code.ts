@@ -5,9 +5,8 @@ import { AppError } from '../../errors.ts';
 import { clientInfo } from '../../http/client.ts';
 import { credentialTimingFloor } from '../../http/timing-floor.ts';
 import { requestEmailOTP, verifyEmailOTP } from '../email/otp.ts';
-import { writeSessionCookie } from '../sessions/cookie.ts';
 import type { Tenant } from '../tenants/context.ts';
-import { describeAppError, loadPageTenant, nextURL, readPagePost } from './form.ts';
+import { describeAppError, loadPageTenant, readPagePost, signedInRedirect } from './form.ts';
 import {
   field,
   hiddenFields,
@@ -126,15 +125,7 @@ emailCodePages.post('/email-code', credentialTimingFloor, async (c) => {
   try {
     const result = await verifyEmailOTP(deps, tenantScope, { email, code }, clientInfo(c));
     if ('mfa_required' in result) return startMfaStep(c, result, returnTo);
-    writeSessionCookie(
-      c,
-      deps.config,
-      tenantScope.ref,
-      result.tenant,
-      result.token,
-      result.expiresAt,
-    );
-    return c.redirect(nextURL(pagePrefix(c), returnTo), 303);
+    return signedInRedirect(c, result, returnTo);
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
     const status = error.code === 'rate_limited' ? 429 : 401;

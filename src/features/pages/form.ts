@@ -4,10 +4,11 @@ import type { AppEnv } from '../../app-env.ts';
 import { AppError } from '../../errors.ts';
 import { MAX_BODY_BYTES } from '../../http/json.ts';
 import { hasForbiddenCharacters } from '../../http/text.ts';
+import { writeSessionCookie } from '../sessions/cookie.ts';
 import { findTenant } from '../tenants/repo.ts';
 import type { Tenant } from '../tenants/context.ts';
 import { isCsrfValid } from './csrf.ts';
-import { renderPage } from './layout.ts';
+import { pagePrefix, renderPage } from './layout.ts';
 import { safeReturnTo } from './return-to.ts';
 
 /**
@@ -77,6 +78,21 @@ export async function loadPageTenant(
       body: html`<p>There is nothing at this address.</p>`,
     }),
   };
+}
+
+/**
+ * The end of every sign-in on the pages (password, MFA step, sign-up, email code): the session
+ * cookie the JSON API sets, then 303 to `return_to` (authorize) or the signed-in page.
+ */
+export function signedInRedirect(
+  c: Context<AppEnv>,
+  signedIn: { tenant: Tenant; token: string; expiresAt: Date },
+  returnTo: string | null,
+): Response {
+  const { config } = c.var.deps;
+  const { tenant, token, expiresAt } = signedIn;
+  writeSessionCookie(c, config, c.var.tenantScope.ref, tenant, token, expiresAt);
+  return c.redirect(nextURL(pagePrefix(c), returnTo), 303);
 }
 
 /** Where a signed-in browser goes next: back into authorize, else the signed-in page. */

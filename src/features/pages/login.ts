@@ -6,9 +6,14 @@ import { clientInfo } from '../../http/client.ts';
 import { credentialTimingFloor } from '../../http/timing-floor.ts';
 import { loginBody } from '../accounts/routes.ts';
 import { login } from '../accounts/service.ts';
-import { writeSessionCookie } from '../sessions/cookie.ts';
 import type { Tenant } from '../tenants/context.ts';
-import { describeAppError, loadPageTenant, nextURL, readPagePost } from './form.ts';
+import {
+  describeAppError,
+  loadPageTenant,
+  nextURL,
+  readPagePost,
+  signedInRedirect,
+} from './form.ts';
 import {
   field,
   hiddenFields,
@@ -106,15 +111,7 @@ loginPages.post('/login', credentialTimingFloor, async (c) => {
   try {
     const result = await login(deps, tenantScope, parsed.data, clientInfo(c));
     if ('mfa_required' in result) return startMfaStep(c, result, returnTo);
-    writeSessionCookie(
-      c,
-      deps.config,
-      tenantScope.ref,
-      result.tenant,
-      result.token,
-      result.expiresAt,
-    );
-    return c.redirect(nextURL(pagePrefix(c), returnTo), 303);
+    return signedInRedirect(c, result, returnTo);
   } catch (error) {
     const tenant = tenantScope.tenant;
     if (!(error instanceof AppError) || tenant === null) throw error;

@@ -7,10 +7,15 @@ import { credentialTimingFloor } from '../../http/timing-floor.ts';
 import type { SecondFactorRequired } from '../mfa/login-gate.ts';
 import { mfaChallengeBody } from '../mfa/routes.ts';
 import { completeMfaChallenge } from '../mfa/service.ts';
-import { writeSessionCookie } from '../sessions/cookie.ts';
 import type { Tenant } from '../tenants/context.ts';
 import { clearFlowCookie, readFlowCookie, setFlowCookie } from './flow-cookie.ts';
-import { describeAppError, loadPageTenant, nextURL, readPagePost } from './form.ts';
+import {
+  describeAppError,
+  loadPageTenant,
+  nextURL,
+  readPagePost,
+  signedInRedirect,
+} from './form.ts';
 import {
   field,
   hiddenFields,
@@ -127,15 +132,7 @@ mfaPages.post('/mfa', credentialTimingFloor, async (c) => {
   try {
     const signedIn = await completeMfaChallenge(deps, tenantScope, parsed.data, clientInfo(c));
     clearFlowCookie(c, 'mfa');
-    writeSessionCookie(
-      c,
-      deps.config,
-      tenantScope.ref,
-      signedIn.tenant,
-      signedIn.token,
-      signedIn.expiresAt,
-    );
-    return c.redirect(nextURL(pagePrefix(c), returnTo), 303);
+    return signedInRedirect(c, signedIn, returnTo);
   } catch (error) {
     const tenant = tenantScope.tenant;
     if (!(error instanceof AppError) || tenant === null) throw error;

@@ -6,9 +6,8 @@ import { clientInfo } from '../../http/client.ts';
 import { credentialTimingFloor } from '../../http/timing-floor.ts';
 import { registerBody } from '../accounts/routes.ts';
 import { register } from '../accounts/service.ts';
-import { writeSessionCookie } from '../sessions/cookie.ts';
 import type { Tenant } from '../tenants/context.ts';
-import { describeAppError, loadPageTenant, nextURL, readPagePost } from './form.ts';
+import { describeAppError, loadPageTenant, readPagePost, signedInRedirect } from './form.ts';
 import {
   field,
   hiddenFields,
@@ -109,15 +108,7 @@ registerPages.post('/register', credentialTimingFloor, async (c) => {
           </ul>`,
       });
     }
-    writeSessionCookie(
-      c,
-      deps.config,
-      tenantScope.ref,
-      result.tenant,
-      result.token,
-      result.expiresAt,
-    );
-    return c.redirect(nextURL(pagePrefix(c), returnTo), 303);
+    return signedInRedirect(c, result, returnTo);
   } catch (error) {
     const tenant = tenantScope.tenant;
     if (!(error instanceof AppError) || tenant === null) throw error;
