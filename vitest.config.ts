@@ -6,6 +6,10 @@ export const TEST_SECRET_KEY = 'dGVzdC1vbmx5LXNlY3JldC1rZXktZm9yLWdhdGVob3VzZS10
 
 export default defineConfig({
   test: {
+    // Vitest's default is one worker per core less one: a single file at a time on a 2-core CI
+    // machine. Most files wait (timing floors, SMTP, dev stacks, browsers) rather than compute, so
+    // three at once keeps the suite inside its CI bound; the fault project stays one file at a time.
+    maxWorkers: 3,
     projects: [
       {
         plugins: [
