@@ -100,15 +100,16 @@ for (const backend of BACKENDS) {
     });
 
     it('honours expiry: SET PX, EX, PEXPIRE, TTL and PTTL', async () => {
-      await redis.set(`${ns}short`, 'x', { px: 60 });
+      // Expiries long enough to outlast the checks on a loaded machine, short enough to wait out.
+      await redis.set(`${ns}short`, 'x', { px: 400 });
       await redis.set(`${ns}long`, 'y', { ex: 100 });
       expect(await redis.ttl(`${ns}long`)).toBeGreaterThan(95);
       expect(await redis.pttl(`${ns}short`)).toBeGreaterThan(0);
       expect(await redis.ttl(`${ns}nokey`)).toBe(-2);
       await redis.set(`${ns}forever`, 'z');
       expect(await redis.ttl(`${ns}forever`)).toBe(-1);
-      expect(await redis.pexpire(`${ns}forever`, 60)).toBe(1);
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(await redis.pexpire(`${ns}forever`, 400)).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 700));
       expect(await redis.get(`${ns}short`)).toBeNull();
       expect(await redis.exists(`${ns}forever`)).toBe(0);
       expect(await redis.get(`${ns}long`)).toBe('y');
