@@ -48,9 +48,13 @@ export interface DevStack {
 
 /**
  * Spawns scripts/dev.ts on the embedded PGlite (as on a fresh clone) and waits up to
- * READY_WITHIN_MS for /health/ready to answer 200.
+ * READY_WITHIN_MS (the dev-stack test's promise) for /health/ready to answer 200. Tests that only
+ * need a stack, not that promise, wait longer: they start beside other stacks and browsers.
  */
-export async function startDevStack(): Promise<DevStack> {
+export async function startDevStack(
+  options: { readyWithinMs?: number } = {},
+): Promise<DevStack> {
+  const readyWithinMs = options.readyWithinMs ?? READY_WITHIN_MS;
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-dev-test-'));
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -73,7 +77,7 @@ export async function startDevStack(): Promise<DevStack> {
   const started = Date.now();
   let readyStatus = 0;
   let readyBody: unknown;
-  while (Date.now() - started < READY_WITHIN_MS && child.exitCode === null) {
+  while (Date.now() - started < readyWithinMs && child.exitCode === null) {
     try {
       const response = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(2_000) });
       readyStatus = response.status;

@@ -229,7 +229,7 @@ describe.skipIf(process.platform === 'win32')('doctor against npm run dev', () =
   let apiKey: string;
 
   beforeAll(async () => {
-    stack = await startDevStack();
+    stack = await startDevStack({ readyWithinMs: 150_000 });
     expect(stack.readyStatus, `the dev stack did not come up:\n${stack.output()}`).toBe(200);
     const cookie = await bootstrapOperator(stack);
     const created = await adminPost(
@@ -240,7 +240,7 @@ describe.skipIf(process.platform === 'win32')('doctor against npm run dev', () =
     );
     expect(created.status).toBe(201);
     apiKey = ((await created.json()) as { key: string }).key;
-  }, 120_000);
+  }, 200_000);
 
   afterAll(() => stack?.cleanup());
 

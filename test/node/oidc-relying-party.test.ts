@@ -79,7 +79,7 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
       if (IN_CI) throw new Error(`${CHROMIUM} is missing and CI=true: install Debian's chromium`);
       return;
     }
-    stack = await startDevStack();
+    stack = await startDevStack({ readyWithinMs: 150_000 });
     if (stack.readyStatus !== 200)
       throw new Error(`the dev stack did not come up:\n${stack.output()}`);
     issuer = `${stack.base}/t/default`;
@@ -113,7 +113,7 @@ describe.skipIf(process.platform === 'win32')('OpenID Connect relying parties', 
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
     });
-  }, 180_000);
+  }, 240_000);
 
   afterAll(async () => {
     await browser?.close();
