@@ -51,9 +51,7 @@ export interface DevStack {
  * READY_WITHIN_MS (the dev-stack test's promise) for /health/ready to answer 200. Tests that only
  * need a stack, not that promise, wait longer: they start beside other stacks and browsers.
  */
-export async function startDevStack(
-  options: { readyWithinMs?: number } = {},
-): Promise<DevStack> {
+export async function startDevStack(options: { readyWithinMs?: number } = {}): Promise<DevStack> {
   const readyWithinMs = options.readyWithinMs ?? READY_WITHIN_MS;
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-dev-test-'));
   const port = await freePort();
