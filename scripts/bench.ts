@@ -3,6 +3,8 @@
 // PGlite), on a throwaway tenant with raised rate limits and the credential response floor at 0.
 //
 //   npm run bench [-- --report-only] [--connections=10] [--scale=1] [--out=.data/bench-results.json]
+//   npm run bench -- --profile=bearer   one family only, under the inspector's CPU profiler: writes
+//                                        .data/profile-<family>.cpuprofile and prints the self time
 //
 // CPU per request: utime + stime of the workerd processes (/proc/<pid>/stat) before and after a
 // fixed number of requests, divided by their count; the load generator (autocannon) runs in this
@@ -15,11 +17,13 @@ import { dirname, resolve } from 'node:path';
 import { findProcesses } from './bench/cpu.ts';
 import { benchFamilies, createBenchTenant } from './bench/families.ts';
 import { measureFamily, measureHashCeiling, type FamilyResult } from './bench/measure.ts';
+import { findInspector, startProfiling, summarize } from './bench/profile.ts';
 import { bootstrapOperator, ROOT, startBenchStack } from './bench/stack.ts';
 
 const flag = (name: string): string | undefined =>
   process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const reportOnly = process.argv.includes('--report-only');
+const profile = flag('profile');
 const connections = Number(flag('connections') ?? 10);
 const scale = Number(flag('scale') ?? 1);
 const out = resolve(process.cwd(), flag('out') ?? '.data/bench-results.json');
@@ -55,10 +59,32 @@ try {
       `(single-core ceiling ${ceiling.perSecond.toFixed(1)}/s)`,
   );
   const results: FamilyResult[] = [];
-  for (const family of benchFamilies(tenant, scale)) {
+  const families = benchFamilies(tenant, scale).filter(
+    (family) => profile === undefined || family.name.includes(profile),
+  );
+  if (families.length === 0) throw new Error(`no family matches --profile=${profile}`);
+  for (const family of families) {
     const result = await measureFamily(stack, processes, family, {
       connections,
       hashMs: ceiling.hashMs,
+      ...(profile === undefined
+        ? {}
+        : {
+            around: async (run) => {
+              const stop = await startProfiling(await findInspector(processes.proxy));
+              await run();
+              const capture = await stop();
+              const file = resolve(
+                ROOT,
+                `.data/profile-${family.name.replace(/\W+/g, '-')}.cpuprofile`,
+              );
+              mkdirSync(dirname(file), { recursive: true });
+              writeFileSync(file, JSON.stringify(capture.profile));
+              console.log(
+                `\n[bench] CPU profile of ${family.name}: ${file}\n${summarize(capture)}`,
+              );
+            },
+          }),
     });
     results.push(result);
     console.log(`[bench] ${family.name}: done (${result.requests} requests)`);

@@ -28,7 +28,12 @@ export async function measureFamily(
   stack: BenchStack,
   processes: ProcessGroups,
   family: Family,
-  options: { connections: number; hashMs: number },
+  options: {
+    connections: number;
+    hashMs: number;
+    /** Around the measured run only (not the warm-up): the profiler. */
+    around?: (run: () => Promise<void>) => Promise<void>;
+  },
 ): Promise<FamilyResult> {
   const url = new URL(stack.base);
   const run = (amount: number) =>
@@ -57,7 +62,11 @@ export async function measureFamily(
 
   const workerdBefore = cpuMs(processes.workerd);
   const proxyBefore = cpuMs(processes.proxy);
-  const result = await run(family.amount);
+  let result!: Awaited<ReturnType<typeof run>>;
+  const measured = async (): Promise<void> => {
+    result = await run(family.amount);
+  };
+  await (options.around === undefined ? measured() : options.around(measured));
   const workerdCpu = cpuMs(processes.workerd) - workerdBefore;
   const proxyCpu = cpuMs(processes.proxy) - proxyBefore;
 
