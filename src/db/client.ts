@@ -26,8 +26,20 @@ export function createDatabase(config: DatabaseConfig): Database {
   if (config.dev.neonHTTPEndpoint !== null) neonConfig.fetchEndpoint = config.dev.neonHTTPEndpoint;
   if (config.database !== undefined) deadlines = config.database;
   neonConfig.fetchFunction = fetchStatement;
-  return drizzle({ client: neon(config.databaseURL), schema });
+  // Building one walks the whole relational schema (drizzle's extractTablesRelationalConfig): the
+  // largest per-request cost of a bearer check when done per request (npm run bench, profile).
+  // The instance holds no request state (the request id and deadlines come from the request
+  // scope), so one per database URL serves every request of the isolate.
+  let db = instances.get(config.databaseURL);
+  if (db === undefined) {
+    db = drizzle({ client: neon(config.databaseURL), schema });
+    instances.set(config.databaseURL, db);
+  }
+  return db;
 }
+
+/** The isolate's drizzle instances, by database URL: immutable once built, no request state. */
+const instances = new Map<string, Database>();
 
 /**
  * Milliseconds the next statement may take: its own deadline, cut by what is left of the request's

@@ -251,6 +251,8 @@ export async function verifyAccessToken(
 
 interface CachedKeys {
   keys: JWK[];
+  /** jose's key set over `keys`: it keeps the imported CryptoKeys, so each is imported once. */
+  keySet: ReturnType<typeof createLocalJWKSet>;
   tenant: Tenant;
   fetchedAt: number;
 }
@@ -258,7 +260,12 @@ interface CachedKeys {
 async function refetchKeys(deps: Deps, scope: TenantScope, now: Date): Promise<CachedKeys> {
   const found = await listPublishedKeys(deps.db, scope);
   if (found === null) throw new AppError('unknown_tenant', 'no such tenant');
-  const cached = { keys: found.keys, tenant: found.tenant, fetchedAt: now.getTime() };
+  const cached = {
+    keys: found.keys,
+    keySet: createLocalJWKSet({ keys: found.keys }),
+    tenant: found.tenant,
+    fetchedAt: now.getTime(),
+  };
   keyCache.set(cacheKey(scope), cached);
   return cached;
 }
@@ -271,7 +278,7 @@ async function verifyWith(
   now: Date,
 ): Promise<VerifiedAccessToken> {
   scope.tenant = cached.tenant;
-  const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: cached.keys }), {
+  const { payload } = await jwtVerify(token, cached.keySet, {
     issuer: issuerURL(deps.config, cached.tenant.slug),
     audience: audienceOf(deps, cached.tenant),
     algorithms: ['ES256', 'RS256'],
