@@ -35,7 +35,7 @@ const OPERATOR = { email: 'bench-operator@bench.example', password: 'Quartz-Vivi
 
 const startedAt = performance.now();
 console.log('[bench] starting the local stack (npm run dev) …');
-const stack = await startBenchStack({ readyWithinMs: 150_000 });
+const stack = await startBenchStack({ readyWithinMs: 150_000, unminified: profile !== undefined });
 let exitCode = 0;
 try {
   const processes = findProcesses(stack.pid, Number(new URL(stack.base).port));

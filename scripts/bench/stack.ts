@@ -28,7 +28,11 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(options: { readyWithinMs: number }): Promise<BenchStack> {
+export async function startBenchStack(options: {
+  readyWithinMs: number;
+  /** wrangler dev without minify (wrangler.toml's minify = true): names in a CPU profile. */
+  unminified?: boolean;
+}): Promise<BenchStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   let postgres: PostgresServer | null = null;
   let child: ChildProcess | null = null;
@@ -61,6 +65,7 @@ export async function startBenchStack(options: { readyWithinMs: number }): Promi
       GATEHOUSE_DEV_DATA_DIR: join(dataDir, 'dev'),
     };
     delete env.DATABASE_URL;
+    if (options.unminified) env.GATEHOUSE_DEV_NO_MINIFY = '1';
     let cliDatabaseURL = '';
     if (findPostgresBinaries() !== null) {
       // Its own temporary directory (an unprivileged postgres user must be able to enter it).
