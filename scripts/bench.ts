@@ -3,6 +3,7 @@
 // PGlite), on a throwaway tenant with raised rate limits and the credential response floor at 0.
 //
 //   npm run bench [-- --report-only] [--connections=10] [--scale=1] [--out=.data/bench-results.json]
+//   npm run bench -- --bundle           also the deploy bundle's size and the Worker's start-up
 //   npm run bench -- --profile=bearer   one family only, under the inspector's CPU profiler: writes
 //                                        .data/profile-<family>.cpuprofile and prints the self time
 //
@@ -14,6 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { buildBundle, bundleBreakdown, measureStartup } from './bench/bundle.ts';
 import { findProcesses } from './bench/cpu.ts';
 import { benchFamilies, createBenchTenant } from './bench/families.ts';
 import { measureFamily, measureHashCeiling, type FamilyResult } from './bench/measure.ts';
@@ -24,6 +26,7 @@ const flag = (name: string): string | undefined =>
   process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const reportOnly = process.argv.includes('--report-only');
 const profile = flag('profile');
+const withBundle = process.argv.includes('--bundle');
 const connections = Number(flag('connections') ?? 10);
 const scale = Number(flag('scale') ?? 1);
 const out = resolve(process.cwd(), flag('out') ?? '.data/bench-results.json');
@@ -110,6 +113,27 @@ try {
     );
 
   mkdirSync(dirname(out), { recursive: true });
+  let bundle: object | null = null;
+  if (withBundle) {
+    const built = await buildBundle();
+    try {
+      const startup = await measureStartup(built.file);
+      bundle = {
+        uploadKiB: built.uploadKiB,
+        gzipKiB: built.gzipKiB,
+        largest: bundleBreakdown(built.metafile, 10),
+        ...startup,
+      };
+      console.log(
+        `bundle: ${built.uploadKiB} KiB, gzip ${built.gzipKiB} KiB (wrangler deploy --dry-run)\n` +
+          `start-up: ${startup.startupMs.toFixed(0)} ms (workerd ready with the bundle ` +
+          `${startup.bundleMs.toFixed(0)} ms, with an empty Worker ${startup.emptyMs.toFixed(0)} ms; ` +
+          `medians of 5)`,
+      );
+    } finally {
+      built.remove();
+    }
+  }
   writeFileSync(
     out,
     `${JSON.stringify(
@@ -122,6 +146,7 @@ try {
         pbkdf2: ceiling,
         loginToCeilingRatio: loginRatio,
         families: results,
+        bundle,
         durationSeconds: (performance.now() - startedAt) / 1000,
       },
       null,
