@@ -126,14 +126,14 @@ export function benchFamilies(tenant: BenchTenant, scale: number): Family[] {
   return [
     {
       name: 'bearer session',
-      amount: amount(1000),
+      amount: amount(600),
       cpuBudgetMs: () => 1,
       request: { method: 'GET', path: `${prefix}/v1/auth/session`, headers: bearer },
       once: (id) => call('/v1/auth/session', { headers: bearer }, id),
     },
     {
       name: 'cookie session',
-      amount: amount(600),
+      amount: amount(400),
       cpuBudgetMs: () => 1.5,
       request: {
         method: 'GET',
@@ -144,7 +144,7 @@ export function benchFamilies(tenant: BenchTenant, scale: number): Family[] {
     },
     {
       name: 'login',
-      amount: amount(150),
+      amount: amount(100),
       cpuBudgetMs: (hashMs) => hashMs + 3,
       hashesPassword: true,
       request: {
@@ -157,7 +157,7 @@ export function benchFamilies(tenant: BenchTenant, scale: number): Family[] {
     },
     {
       name: 'register',
-      amount: amount(80),
+      amount: amount(60),
       hashesPassword: true,
       request: {
         method: 'POST',
@@ -182,7 +182,7 @@ export function benchFamilies(tenant: BenchTenant, scale: number): Family[] {
     },
     {
       name: 'refresh',
-      amount: amount(250),
+      amount: amount(150),
       request: {
         method: 'POST',
         path: `${prefix}/v1/auth/token`,
@@ -202,7 +202,7 @@ export function benchFamilies(tenant: BenchTenant, scale: number): Family[] {
     },
     {
       name: 'JWKS',
-      amount: amount(600),
+      amount: amount(400),
       request: { method: 'GET', path: `${prefix}/.well-known/jwks.json` },
       once: (id) => call('/.well-known/jwks.json', {}, id),
     },
