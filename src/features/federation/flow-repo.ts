@@ -55,7 +55,7 @@ export async function insertState(
     fp as (select * from federation_providers fp
       where fp.tenant_id = (select id from t) and fp.name = ${providerName} and fp.enabled),
     ok as (select ${state.redirectOrigin}::text is null
-      or ${state.redirectOrigin}::text = any((select cors_origins from t)) as allowed),
+      or exists (select 1 from t where ${state.redirectOrigin}::text = any(t.cors_origins)) as allowed),
     ins as (
       insert into federation_states (id, tenant_id, provider_id, state_hash, browser_hash,
         code_verifier_sealed, nonce, intent, user_id, redirect_to, created_at, expires_at)

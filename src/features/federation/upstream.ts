@@ -182,11 +182,25 @@ export async function completeAuthorization(
   });
   if (typeof claims.sub !== 'string' || claims.sub === '')
     throw new AppError('invalid_token', 'the ID token names no subject');
-  const email = claims[provider.emailClaim];
+  let source: Record<string, unknown> = claims;
+  // Many providers (oidc-provider's default among them) put scope claims in userinfo only,
+  // not in an ID token that comes with an access token (OIDC Core §5.4).
+  if (claims[provider.emailClaim] === undefined && as.userinfo_endpoint !== undefined) {
+    const subject = claims.sub;
+    source = await upstreamCall(async () => ({
+      ...(await oauth.processUserInfoResponse(
+        as,
+        client,
+        subject,
+        await oauth.userInfoRequest(as, client, tokens.access_token, requestOptions(deps)),
+      )),
+    }));
+  }
+  const email = source[provider.emailClaim];
   return {
     subject: claims.sub,
     email: typeof email === 'string' && email.length <= 254 ? email : null,
-    emailVerified: claims.email_verified === true,
-    name: typeof claims.name === 'string' ? claims.name.slice(0, 200) : null,
+    emailVerified: source.email_verified === true,
+    name: typeof source.name === 'string' ? source.name.slice(0, 200) : null,
   };
 }
