@@ -38,6 +38,7 @@ export default defineConfig({
                 // Upstream identity providers (test/federation/upstream.ts).
                 TEST_FEDERATION_ISSUER: inject('federationIssuer'),
                 TEST_FEDERATION_ROGUE_ISSUER: inject('federationRogueIssuer'),
+                DEV_SOCIAL_BASE_URL: inject('federationSocialBaseURL'),
                 // The fuzz suite (test/worker/fuzz): a fixed seed unless one is asked for.
                 GATEHOUSE_FUZZ_SEED: process.env.GATEHOUSE_FUZZ_SEED ?? '',
                 GATEHOUSE_FUZZ_RUNS: process.env.GATEHOUSE_FUZZ_RUNS ?? '',

@@ -6,6 +6,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     federationIssuer: string;
     federationRogueIssuer: string;
+    federationSocialBaseURL: string;
   }
 }
 
@@ -13,5 +14,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const upstreams = await startUpstreams();
   project.provide('federationIssuer', upstreams.issuer);
   project.provide('federationRogueIssuer', upstreams.rogueIssuer);
+  project.provide('federationSocialBaseURL', upstreams.socialBaseURL);
   return () => upstreams.close();
 }

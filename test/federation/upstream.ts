@@ -8,6 +8,7 @@
 //    fails: it signs ID tokens with a wrong issuer, audience or nonce, or already expired.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 
@@ -21,6 +22,8 @@ export interface UpstreamAccount {
 export interface Upstreams {
   issuer: string;
   rogueIssuer: string;
+  /** Fake Google at {socialBaseURL}/google, fake GitHub at {socialBaseURL}/github. */
+  socialBaseURL: string;
   close(): Promise<void>;
 }
 
@@ -192,9 +195,129 @@ async function startRogueProvider(): Promise<{ issuer: string; server: Server }>
   return { issuer, server };
 }
 
+/**
+ * Loopback stand-ins that speak Google's and GitHub's token and user endpoints as arctic and
+ * Gatehouse call them: PKCE checked at the token endpoint, client authentication by HTTP Basic,
+ * Google's ID token signed and served through a JWKS, GitHub's /user and /user/emails (whose
+ * primary address may be unverified). The account each client signs in is queued by the test.
+ */
+async function startSocialFakes(): Promise<{ baseURL: string; server: Server }> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'google-fake', alg: 'ES256', use: 'sig' };
+  const queued = new Map<string, UpstreamAccount & { primary_verified?: boolean }>();
+  const codes = new Map<
+    string,
+    { clientId: string; nonce: string; challenge: string; redirectURI: string }
+  >();
+  const tokens = new Map<string, UpstreamAccount & { primary_verified?: boolean }>();
+  let base = '';
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const [, kind, ...rest] = url.pathname.split('/');
+      const path = rest.join('/');
+      if (req.method === 'POST' && url.pathname === '/__test/queue-login') {
+        const body = JSON.parse(await readBody(req)) as {
+          client_id: string;
+          account: UpstreamAccount;
+        };
+        queued.set(body.client_id, body.account);
+        return json(res, 200, { ok: true });
+      }
+      if (kind === 'google' && path === 'jwks') return json(res, 200, { keys: [jwk] });
+      if (path === 'authorize') {
+        const code = crypto.randomUUID();
+        const redirectURI = url.searchParams.get('redirect_uri') ?? '';
+        codes.set(code, {
+          clientId: url.searchParams.get('client_id') ?? '',
+          nonce: url.searchParams.get('nonce') ?? '',
+          challenge: url.searchParams.get('code_challenge') ?? '',
+          redirectURI,
+        });
+        const back = new URL(redirectURI);
+        back.searchParams.set('code', code);
+        back.searchParams.set('state', url.searchParams.get('state') ?? '');
+        res.writeHead(302, { Location: back.href });
+        return res.end();
+      }
+      if (req.method === 'POST' && path === 'token') {
+        const form = new URLSearchParams(await readBody(req));
+        const basic = Buffer.from(
+          (req.headers.authorization ?? '').replace(/^Basic /, ''),
+          'base64',
+        ).toString();
+        const clientId = decodeURIComponent(basic.split(':')[0] ?? '');
+        const request = codes.get(form.get('code') ?? '');
+        codes.delete(form.get('code') ?? '');
+        const challenge = createHash('sha256')
+          .update(form.get('code_verifier') ?? '')
+          .digest('base64url');
+        if (
+          request === undefined ||
+          request.clientId !== clientId ||
+          request.challenge !== challenge ||
+          request.redirectURI !== form.get('redirect_uri')
+        )
+          return json(res, 400, { error: 'invalid_grant' });
+        const account = queued.get(clientId);
+        if (account === undefined) return json(res, 400, { error: 'access_denied' });
+        const accessToken = crypto.randomUUID();
+        tokens.set(accessToken, account);
+        if (kind === 'github')
+          return json(res, 200, {
+            access_token: accessToken,
+            token_type: 'bearer',
+            scope: 'read:user,user:email',
+          });
+        const idToken = await new SignJWT({
+          nonce: request.nonce,
+          email: account.email,
+          email_verified: account.email_verified ?? false,
+          name: account.name,
+        })
+          .setProtectedHeader({ alg: 'ES256', kid: 'google-fake' })
+          .setIssuer(`${base}/google`)
+          .setAudience(clientId)
+          .setSubject(account.sub)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(privateKey);
+        return json(res, 200, {
+          access_token: accessToken,
+          token_type: 'Bearer',
+          expires_in: 300,
+          id_token: idToken,
+        });
+      }
+      if (kind === 'github' && path.startsWith('api/')) {
+        const account = tokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+        if (account === undefined) return json(res, 401, { message: 'Bad credentials' });
+        if (path === 'api/user')
+          return json(res, 200, {
+            id: Number(account.sub),
+            login: `u${account.sub}`,
+            name: account.name ?? null,
+          });
+        if (path === 'api/user/emails')
+          return json(res, 200, [
+            { email: `${account.sub}@users.noreply.github.com`, primary: false, verified: true },
+            { email: account.email, primary: true, verified: account.email_verified ?? false },
+          ]);
+      }
+      json(res, 404, { error: 'not_found' });
+    })().catch((error: unknown) => {
+      if (!res.headersSent) json(res, 500, { error: String(error) });
+    });
+  });
+  const port = await listen(server);
+  base = `http://127.0.0.1:${port}`;
+  return { baseURL: base, server };
+}
+
 export async function startUpstreams(): Promise<Upstreams> {
   const real = await startRealProvider();
   const rogue = await startRogueProvider();
+  const social = await startSocialFakes();
   const close = (server: Server) =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();
@@ -203,7 +326,9 @@ export async function startUpstreams(): Promise<Upstreams> {
   return {
     issuer: real.issuer,
     rogueIssuer: rogue.issuer,
+    socialBaseURL: social.baseURL,
     close: async () => {
+      await close(social.server);
       await close(real.server);
       await close(rogue.server);
     },

@@ -14,6 +14,7 @@ import { AMR, startSession, type ClientInfo } from '../sessions/service.ts';
 import { issuerURL, type Tenant, type TenantScope } from '../tenants/context.ts';
 import { consumeState, finishFederation, insertState, type FederatedAction } from './flow-repo.ts';
 import { openText, providerSecretContext, sealText, verifierContext } from './secret.ts';
+import { completeSocial, socialAuthorizationURL } from './social.ts';
 import { authorizationURL, completeAuthorization } from './upstream.ts';
 
 /** A started sign-in lives ten minutes: long enough for a provider's login and consent. */
@@ -93,14 +94,20 @@ export async function startFederation(
   if (started.provider === null) throw new AppError('not_found', 'no such identity provider');
   if (!started.redirectAllowed)
     throw new AppError('invalid_request', 'redirect_to is not one of the tenant’s allowed origins');
-  if (started.provider.kind !== 'oidc')
-    throw new AppError('invalid_request', `${started.provider.kind} sign-in is not available yet`);
-  const location = await authorizationURL(deps, started.provider, {
-    state,
-    nonce,
-    codeChallenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
-    redirectURI: input.callbackURL,
-  });
+  const location =
+    started.provider.kind === 'oidc'
+      ? await authorizationURL(deps, started.provider, {
+          state,
+          nonce,
+          codeChallenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+          redirectURI: input.callbackURL,
+        })
+      : socialAuthorizationURL(deps, started.provider, {
+          state,
+          nonce,
+          codeVerifier,
+          redirectURI: input.callbackURL,
+        });
   return { location, browserSecret };
 }
 
@@ -185,14 +192,18 @@ export async function finishCallback(
     provider.clientSecretSealed,
     providerSecretContext(provider.id),
   );
-  const identity = await completeAuthorization(deps, provider, {
+  const upstream = {
     callbackURL: input.callbackURL,
     state: input.state,
     nonce: state.nonce,
     codeVerifier,
     redirectURI: input.registeredCallbackURL,
     clientSecret,
-  });
+  };
+  const identity =
+    provider.kind === 'oidc'
+      ? await completeAuthorization(deps, provider, upstream)
+      : await completeSocial(deps, provider, upstream);
   const emailNormalized = identity.email === null ? null : normalizeEmail(identity.email);
   if (provider.allowedDomains.length > 0) {
     const domain = emailNormalized?.split('@').pop() ?? '';
