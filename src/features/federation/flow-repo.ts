@@ -334,6 +334,22 @@ export async function finishFederation(
   };
 }
 
+/** The hosted sign-in page's one round trip: the tenant and the names of its enabled providers. */
+export async function findTenantWithProviders(
+  db: Database,
+  ref: TenantRef,
+): Promise<{ tenant: Tenant | null; providers: string[] }> {
+  const result = await db.execute(sql`
+    select ${TENANT_COLUMNS}, (select coalesce(json_agg(fp.name order by fp.created_at, fp.name), '[]'::json)
+      from federation_providers fp where fp.tenant_id = t.id and fp.enabled) as providers
+    from tenants t where ${tenantMatch(ref)}`);
+  const row = result.rows[0];
+  if (row === undefined) return { tenant: null, providers: [] };
+  const parsed: unknown =
+    typeof row.providers === 'string' ? JSON.parse(row.providers) : row.providers;
+  return { tenant: readTenant(row), providers: Array.isArray(parsed) ? parsed.map(String) : [] };
+}
+
 export interface LinkedIdentity {
   id: string;
   provider: string;

@@ -70,6 +70,8 @@ export async function startFederation(
   input: StartInput,
 ): Promise<Started> {
   const redirect = parseRedirectTo(input.redirectTo);
+  // This deployment's own origin (the hosted pages, back into authorize) is always allowed.
+  const ownOrigin = redirect !== null && redirect.origin === deps.config.publicBaseURL.origin;
   const state = encodeBase64url(deps.random.bytes(32));
   const browserSecret = encodeBase64url(deps.random.bytes(32));
   const nonce = encodeBase64url(deps.random.bytes(32));
@@ -85,7 +87,7 @@ export async function startFederation(
     intent: input.intent,
     userId: input.userId,
     redirectTo: redirect?.url ?? '',
-    redirectOrigin: redirect?.origin ?? null,
+    redirectOrigin: ownOrigin ? null : (redirect?.origin ?? null),
     now,
     expiresAt: new Date(now.getTime() + STATE_TTL_SECONDS * 1000),
   });

@@ -92,6 +92,34 @@ describe('federated sign-up and sign-in through oidc-provider', () => {
   });
 });
 
+describe('the hosted sign-in page', () => {
+  it('lists the enabled provider as a link to start, carrying the way back into authorize', async () => {
+    const fed = await federatedTenant();
+    const returnTo = '/oauth2/authorize?client_id=abc&response_type=code';
+    const page = await send(`${fed.tenant.base}/login?return_to=${encodeURIComponent(returnTo)}`);
+    expect(page.response.status).toBe(200);
+    expect(await page.roundTrips()).toBeLessThanOrEqual(1);
+    const body = await page.response.text();
+    const href = /href="([^"]*\/v1\/auth\/oauth\/acme\/start[^"]*)"/.exec(body)?.[1];
+    expect(href).toBeDefined();
+    const start = new URL(href!.replaceAll('&amp;', '&'), 'https://gatehouse.test');
+    expect(start.searchParams.get('redirect_to')).toBe(
+      `https://gatehouse.test${fed.tenant.base}${returnTo}`,
+    );
+    const email = uniqueEmail();
+    const { callback } = await signInThrough(
+      fed,
+      { sub: `page-${email}`, email, email_verified: true },
+      new CookieJar(),
+      { redirect_to: start.searchParams.get('redirect_to')! },
+    );
+    expect(callback.response.status).toBe(303);
+    expect(callback.response.headers.get('Location')).toBe(
+      `https://gatehouse.test${fed.tenant.base}${returnTo}`,
+    );
+  });
+});
+
 describe('linking rules', () => {
   it('an unverified address matching an account neither links nor signs in: 409, nothing written', async () => {
     const fed = await federatedTenant({
