@@ -35,6 +35,10 @@ export default defineConfig({
                 SMTP_URL: inject('smtpURL'),
                 MAIL_FROM: 'Gatehouse Tests <no-reply@gatehouse.test>',
                 TEST_SMTP_CONTROL_URL: inject('smtpControlURL'),
+                // Upstream identity providers (test/federation/upstream.ts).
+                TEST_FEDERATION_ISSUER: inject('federationIssuer'),
+                TEST_FEDERATION_ROGUE_ISSUER: inject('federationRogueIssuer'),
+                DEV_SOCIAL_BASE_URL: inject('federationSocialBaseURL'),
                 // The fuzz suite (test/worker/fuzz): a fixed seed unless one is asked for.
                 GATEHOUSE_FUZZ_SEED: process.env.GATEHOUSE_FUZZ_SEED ?? '',
                 GATEHOUSE_FUZZ_RUNS: process.env.GATEHOUSE_FUZZ_RUNS ?? '',
@@ -45,7 +49,7 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/worker/**/*.test.ts'],
-          globalSetup: ['./test/global-setup.ts'],
+          globalSetup: ['./test/global-setup.ts', './test/federation/global-setup.ts'],
           setupFiles: ['./test/worker/setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,

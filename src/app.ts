@@ -11,6 +11,7 @@ import { adminRoutes } from './features/admin/routes.ts';
 import { consentRoutes } from './features/clients/consents/routes.ts';
 import { docsRoutes } from './features/docs/routes.ts';
 import { EMAIL_CREDENTIAL_PATHS, emailRoutes } from './features/email/routes.ts';
+import { federationRoutes } from './features/federation/routes.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { recordRequestMetrics } from './features/metrics/middleware.ts';
 import { mfaRoutes } from './features/mfa/routes.ts';
@@ -133,6 +134,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   tenantAPI.route('/', emailRoutes);
   tenantAPI.route('/', consentRoutes);
   tenantAPI.route('/', oidcRoutes);
+  tenantAPI.route('/', federationRoutes);
   // Hosted pages: their POST handlers carry the credential timing floor themselves.
   tenantAPI.route('/', pageRoutes);
   app.route('/', tenantAPI);

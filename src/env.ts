@@ -32,6 +32,8 @@ export interface Env {
   /** Development-only switches: any of them set refuses service in production. */
   DEV_NEON_HTTP_ENDPOINT?: string;
   DEV_NEON_WS_PROXY?: string;
+  /** Google's and GitHub's endpoints under this URL instead of their hosts (tests' loopback fakes). */
+  DEV_SOCIAL_BASE_URL?: string;
   /** Secret: passphrase of the scheduled backups (at least 16 characters). */
   BACKUP_PASSPHRASE?: string;
   /** Scheduled backups kept: the newest of each of the last N days, and of the last M weeks. */
@@ -84,7 +86,11 @@ export const MAX_OPERATOR_PASSWORD_LENGTH = 256;
 export const DEFAULT_DATABASE_STATEMENT_TIMEOUT_MS = 4_000;
 export const DEFAULT_DATABASE_REQUEST_TIMEOUT_MS = 8_000;
 
-export const DEV_ONLY_SETTINGS = ['DEV_NEON_HTTP_ENDPOINT', 'DEV_NEON_WS_PROXY'] as const;
+export const DEV_ONLY_SETTINGS = [
+  'DEV_NEON_HTTP_ENDPOINT',
+  'DEV_NEON_WS_PROXY',
+  'DEV_SOCIAL_BASE_URL',
+] as const;
 
 export type Environment = 'production' | 'development' | 'test';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -106,7 +112,12 @@ export interface Config {
   trustedProxyHops: number;
   /** WebAuthn defaults for tenants that set none (src/features/passkeys/relying-party.ts). */
   webauthn: { rpID: string; rpOrigin: string };
-  dev: { neonHTTPEndpoint: string | null; neonWSProxy: string | null };
+  /** socialBaseURL: DEV_SOCIAL_BASE_URL (src/features/federation/social.ts); optional for callers that build a Config by hand. */
+  dev: {
+    neonHTTPEndpoint: string | null;
+    neonWSProxy: string | null;
+    socialBaseURL?: string | null;
+  };
   backups: { passphrase: string | null; keepDaily: number; keepWeekly: number };
   /** Operators' password minimum (MIN_OPERATOR_PASSWORD_LENGTH unless raised). */
   operatorPasswordMinLength: number;
@@ -201,6 +212,7 @@ const schema = z.object({
   DATABASE_REQUEST_TIMEOUT_MS: optionalText.pipe(milliseconds.optional()),
   DEV_NEON_HTTP_ENDPOINT: optionalText,
   DEV_NEON_WS_PROXY: optionalText,
+  DEV_SOCIAL_BASE_URL: optionalText,
   SMTP_URL: optionalText,
   MAIL_FROM: optionalText,
 });
@@ -412,6 +424,7 @@ export function validateEnv(env: Record<string, unknown>): ConfigResult {
       dev: {
         neonHTTPEndpoint: raw.DEV_NEON_HTTP_ENDPOINT ?? null,
         neonWSProxy: raw.DEV_NEON_WS_PROXY ?? null,
+        socialBaseURL: raw.DEV_SOCIAL_BASE_URL ?? null,
       },
       backups: {
         passphrase: raw.BACKUP_PASSPHRASE ?? null,

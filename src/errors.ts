@@ -73,6 +73,12 @@ export type ErrorCode =
   | 'login_required'
   | 'consent_required'
   | 'access_denied'
+  | 'invalid_state'
+  | 'provider_error'
+  | 'provider_unavailable'
+  | 'account_exists'
+  | 'identity_in_use'
+  | 'last_sign_in_method'
   | 'server_error';
 
 const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
@@ -153,6 +159,13 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   login_required: 400,
   consent_required: 400,
   access_denied: 403,
+  // Social and enterprise sign-in (src/features/federation).
+  invalid_state: 400,
+  provider_error: 400,
+  provider_unavailable: 503,
+  account_exists: 409,
+  identity_in_use: 409,
+  last_sign_in_method: 409,
   server_error: 500,
 };
 

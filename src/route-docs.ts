@@ -2,6 +2,7 @@ import type { RouteDoc } from './http/openapi.ts';
 import { accountDocs } from './features/accounts/docs.ts';
 import { docsDocs } from './features/docs/routes.ts';
 import { emailDocs } from './features/email/docs.ts';
+import { federationDocs } from './features/federation/docs.ts';
 import { auditDocs } from './features/audit/routes.ts';
 import { clientDocs } from './features/clients/admin/docs.ts';
 import { consentDocs } from './features/clients/consents/routes.ts';
@@ -33,6 +34,7 @@ export function allRouteDocs(): RouteDoc[] {
     ...auditDocs,
     ...mailDocs,
     ...clientDocs,
+    ...federationDocs,
     ...metricsDocs,
     ...pageDocs,
   ];

@@ -14,3 +14,4 @@ export * from '../features/email/schema.ts';
 export * from '../features/clients/schema.ts';
 export * from '../features/oidc/schema.ts';
 export * from '../features/secrets/schema.ts';
+export * from '../features/federation/schema.ts';

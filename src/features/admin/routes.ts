@@ -11,6 +11,7 @@ import { rbacRoutes } from '../rbac/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
 import { mailRoutes } from '../mail/routes.ts';
 import { clientRoutes } from '../clients/admin/routes.ts';
+import { providerRoutes } from '../federation/admin-routes.ts';
 import { metricsRoutes } from '../metrics/routes.ts';
 
 /**
@@ -35,6 +36,7 @@ authenticated.route('/', rbacRoutes);
 authenticated.route('/', auditRoutes);
 authenticated.route('/', mailRoutes);
 authenticated.route('/', clientRoutes);
+authenticated.route('/', providerRoutes);
 authenticated.route('/', metricsRoutes);
 // Feature routers mount here (tenants, users, rbac: /tenants/:slug/...), before the catch-all.
 authenticated.all('*', (c) => {

@@ -170,6 +170,23 @@ export const TABLES: readonly TableSpec[] = [
     ids: ['id', 'tenant_id', 'user_id'],
     copy: 'keep',
   },
+  // Upstream identity providers (src/features/federation) and the identities linked through
+  // them. The client secret travels opened inside the encrypted archive and is sealed again
+  // under the target's key, bound to the (possibly remapped) provider id.
+  {
+    name: 'federation_providers',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id'],
+    copy: 'keep',
+  },
+  {
+    name: 'federated_identities',
+    key: ['id'],
+    tenantColumn: 'tenant_id',
+    ids: ['id', 'tenant_id', 'user_id', 'provider_id'],
+    copy: 'keep',
+  },
   // OAuth clients and users' consents to them. A client's secret is stored as SHA-256 and travels
   // as that hash. A copy gets new client_ids (they are unique across the deployment) and no
   // secrets: a copy must not answer to the original's credentials, so rotate before use.
@@ -264,7 +281,10 @@ export const TABLES_BY_NAME: ReadonlyMap<string, TableSpec> = new Map(
  * Tables with a tenant_id column that hold no tenant data of their own, with the reason. The
  * registry test accepts these; anything else must be in TABLES.
  */
-export const NOT_TENANT_DATA: Readonly<Record<string, string>> = {};
+export const NOT_TENANT_DATA: Readonly<Record<string, string>> = {
+  federation_states:
+    'pending federated sign-ins: single-use, ten minutes, bound to a browser cookie; a restored one could not be finished',
+};
 
 /**
  * How the archive and the database differ for a table's row: secrets sealed under SECRET_KEY
@@ -325,6 +345,14 @@ export const SEALED: Readonly<Record<string, SealedColumn>> = {
       KEY_PURPOSE.secretEncryption,
       true,
       (row) => `mfa-totp:${String(row.tenant_id)}:${String(row.user_id)}`,
+    ),
+  },
+  federation_providers: {
+    column: 'client_secret_sealed',
+    ...envelope(
+      KEY_PURPOSE.secretEncryption,
+      false,
+      (row) => `federation-secret:${String(row.id)}`,
     ),
   },
   // Sealed inside its stored form (`p=e1`); the archive holds it as `p=none`.

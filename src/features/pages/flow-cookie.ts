@@ -8,7 +8,7 @@ import type { AppEnv } from '../../app-env.ts';
  * never in a URL we log, a Referer, or the page's HTML. Named like the session cookie: `__Host-`
  * when possible. Each lives at most as long as the secret it carries.
  */
-export type FlowCookie = 'mfa' | 'reset' | 'verify';
+export type FlowCookie = 'mfa' | 'reset' | 'verify' | 'federation';
 
 function shape(
   c: Context<AppEnv>,

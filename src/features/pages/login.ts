@@ -6,6 +6,7 @@ import { clientInfo } from '../../http/client.ts';
 import { credentialTimingFloor } from '../../http/timing-floor.ts';
 import { loginBody } from '../accounts/routes.ts';
 import { login } from '../accounts/service.ts';
+import { findTenantWithProviders } from '../federation/flow-repo.ts';
 import type { Tenant } from '../tenants/context.ts';
 import {
   describeAppError,
@@ -32,7 +33,28 @@ interface LoginForm {
   errors: FieldError[];
   returnTo: string | null;
   notice?: string;
+  /** The tenant's enabled identity providers (src/features/federation), as sign-in links. */
+  providers?: string[];
 }
+
+/** `Sign in with …` links to the federation start endpoint, coming back into authorize if asked. */
+function providerLinks(c: Context<AppEnv>, providers: string[], returnTo: string | null) {
+  if (providers.length === 0) return '';
+  const prefix = pagePrefix(c);
+  const next = new URL(nextURL(prefix, returnTo), c.var.deps.config.publicBaseURL).href;
+  return html`<ul class="links">
+    ${providers.map(
+      (name) =>
+        html`<li>
+          <a href="${prefix}/v1/auth/oauth/${name}/start?redirect_to=${encodeURIComponent(next)}"
+            >Sign in with ${PROVIDER_LABELS[name] ?? name}</a
+          >
+        </li>`,
+    )}
+  </ul>`;
+}
+
+const PROVIDER_LABELS: Record<string, string> = { google: 'Google', github: 'GitHub' };
 
 /** The sign-in form; the passkey button appears only when the module script finds WebAuthn. */
 export function renderLogin(
@@ -70,6 +92,7 @@ export function renderLogin(
         </button>
       </div>
       <p class="status" id="passkey-status" role="status"></p>
+      ${providerLinks(c, form.providers ?? [], returnTo)}
       <form id="passkey-mfa-form" method="post" action="${prefix}/mfa/start" hidden>
         ${hiddenFields(c, returnTo)}<input type="hidden" name="mfa_token" value="" />
       </form>
@@ -82,12 +105,17 @@ export function renderLogin(
 }
 
 loginPages.get('/login', async (c) => {
-  const loaded = await loadPageTenant(c);
-  if ('missing' in loaded) return loaded.missing;
+  // The tenant and its providers in the page's one round trip.
+  const { tenant, providers } = await findTenantWithProviders(c.var.deps.db, c.var.tenantScope.ref);
+  c.var.tenantScope.tenant = tenant;
+  if (tenant === null) {
+    const loaded = await loadPageTenant(c);
+    if ('missing' in loaded) return loaded.missing;
+  }
   const returnTo = safeReturnTo(c.req.query('return_to'));
   // The authorize request's login_hint (OIDC Core §3.1.2.1) prefills the address.
   const hint = returnToParams(returnTo).get('login_hint') ?? c.req.query('login_hint') ?? '';
-  return renderLogin(c, loaded.tenant, { email: hint.slice(0, 254), errors: [], returnTo });
+  return renderLogin(c, tenant!, { email: hint.slice(0, 254), errors: [], returnTo, providers });
 });
 
 loginPages.post('/login', credentialTimingFloor, async (c) => {

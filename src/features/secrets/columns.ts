@@ -59,6 +59,28 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     format: 'envelope',
   },
   {
+    // src/features/federation/secret.ts providerSecretContext
+    table: 'federation_providers',
+    column: 'client_secret_sealed',
+    key: 'id',
+    keyType: 'uuid',
+    purpose: KEY_PURPOSE.secretEncryption,
+    contextColumns: [],
+    context: (row) => `federation-secret:${str(row.id)}`,
+    format: 'envelope',
+  },
+  {
+    // src/features/federation/secret.ts verifierContext (ten-minute rows)
+    table: 'federation_states',
+    column: 'code_verifier_sealed',
+    key: 'id',
+    keyType: 'uuid',
+    purpose: KEY_PURPOSE.secretEncryption,
+    contextColumns: [],
+    context: (row) => `federation-pkce:${str(row.id)}`,
+    format: 'envelope',
+  },
+  {
     table: 'users',
     column: 'password_hash',
     key: 'id',

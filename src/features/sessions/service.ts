@@ -46,6 +46,8 @@ export const AMR = {
   passwordAndTOTP: ['pwd', 'otp', 'mfa'],
   passwordAndRecoveryCode: ['pwd', 'kba', 'mfa'],
   passwordAndPasskey: ['pwd', 'hwk', 'mfa'],
+  /** Signed in through an upstream identity provider (src/features/federation); RFC 8176 has no value for it. */
+  federated: ['fed'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Amr = (typeof AMR)[keyof typeof AMR];

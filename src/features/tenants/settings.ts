@@ -81,6 +81,23 @@ export const tenantSettingsSchema = z.object({
     .default(() => structuredClone(DEFAULT_EMAIL_CONTENT)),
   /** The hosted pages' name, logo and accent colour (src/features/pages/branding-settings.ts). */
   branding: brandingSettingsSchema.default({}),
+  /**
+   * Social and enterprise sign-in (src/features/federation). `linkByEmail`: a new identity whose
+   * provider-verified address matches an existing user joins that user; off by default, because
+   * it makes every configured provider able to sign in as any of the tenant's addresses.
+   * `defaultRedirectURL`: where a finished sign-in goes without an allowed `redirect_to`
+   * (null: the hosted signed-in page).
+   */
+  federation: z
+    .object({
+      linkByEmail: z.boolean().default(false),
+      defaultRedirectURL: z
+        .url({ protocol: /^https?$/ })
+        .max(2048)
+        .nullable()
+        .default(null),
+    })
+    .default({ linkByEmail: false, defaultRedirectURL: null }),
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

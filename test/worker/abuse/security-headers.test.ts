@@ -21,6 +21,7 @@ const PRODUCTION: Partial<TestEnv> = {
   SMTP_URL: 'smtps://mailer:unused@smtp.example.com',
   DEV_NEON_HTTP_ENDPOINT: undefined,
   DEV_NEON_WS_PROXY: undefined,
+  DEV_SOCIAL_BASE_URL: undefined,
 };
 
 function expectCommonHeaders(response: Response): void {

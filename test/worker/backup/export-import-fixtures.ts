@@ -1,6 +1,7 @@
 // Shared by the backup service tests: one real key derivation per test file (a pinned salt plus
 // a memoising KDF), a tenant filled with a row in every registry table, and row dumps to compare.
 import { sql } from 'drizzle-orm';
+import { providerSecretContext, sealText } from '../../../src/features/federation/secret.ts';
 import { expect } from 'vitest';
 import { cryptoRandom, type Random } from '../../../src/deps.ts';
 import { recordAuditEvent } from '../../../src/features/audit/events.ts';
@@ -189,6 +190,23 @@ export async function makeFilledTenant(): Promise<FilledTenant> {
       at: new Date(),
     });
   }
+  // An upstream identity provider (secret sealed as the admin API seals it) and a linked identity.
+  const providerId = crypto.randomUUID();
+  const providerSecret = await sealText(
+    testConfig().secretKey,
+    `upstream-${crypto.randomUUID()}`,
+    providerSecretContext(providerId),
+  );
+  await db.execute(sql`
+    with fp as (
+      insert into federation_providers (id, tenant_id, name, kind, issuer, client_id, client_secret_sealed,
+        scopes, allowed_domains, created_at, updated_at)
+      values (${providerId}::uuid, ${t}, 'corp', 'oidc', 'https://idp.example', 'backup-client', ${providerSecret},
+        array['openid', 'email'], array['example.com'], now(), now())
+      returning id
+    )
+    insert into federated_identities (id, tenant_id, user_id, provider_id, subject, email, created_at, last_used_at)
+    select gen_random_uuid(), ${t}, ${userId}, fp.id, 'subject-1', ${email}, now(), null from fp`);
   const config = testConfig();
   const smtpPassword = `smtp-${crypto.randomUUID()}`;
   await storeSMTPPassword(db, t, await sealSMTPPassword(config.secretKey, t, smtpPassword));

@@ -32,6 +32,7 @@ const PRODUCTION: Partial<TestEnv> = {
   // The test bindings point at the local Neon endpoint: development-only switches, unset here.
   DEV_NEON_HTTP_ENDPOINT: undefined,
   DEV_NEON_WS_PROXY: undefined,
+  DEV_SOCIAL_BASE_URL: undefined,
 };
 
 interface Refusal {
