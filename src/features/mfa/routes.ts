@@ -6,6 +6,7 @@ import { assertOriginAllowed } from '../../http/cors.ts';
 import { readJSON } from '../../http/json.ts';
 import { readSessionCookie, writeSessionCookie } from '../sessions/cookie.ts';
 import { requireSession } from '../sessions/routes.ts';
+import { deliverSession, sessionDelivery } from '../sessions/delivery.ts';
 import { authenticate } from '../sessions/service.ts';
 import {
   completeMfaChallenge,
@@ -28,7 +29,11 @@ export const totpDisableBody = z.object({
   password: z.string().min(1).max(1024).optional(),
 });
 export const recoveryRegenerateBody = totpDisableBody;
-export const mfaChallengeBody = z.object({ mfa_token: mfaToken, code });
+export const mfaChallengeBody = z.object({
+  mfa_token: mfaToken,
+  code,
+  session_delivery: sessionDelivery,
+});
 
 /** The signed-in user (cookie, Origin-checked), or the holder of an `enroll` MFA token. */
 async function enrolSubject(c: Context<AppEnv>, token: string | undefined): Promise<EnrolSubject> {
@@ -112,17 +117,10 @@ mfaRoutes.post('/v1/auth/mfa/challenge', async (c) => {
   const input = await readJSON(c, mfaChallengeBody);
   const { deps, tenantScope } = c.var;
   const signedIn = await completeMfaChallenge(deps, tenantScope, input, clientInfo(c));
-  writeSessionCookie(
-    c,
-    deps.config,
-    tenantScope.ref,
-    signedIn.tenant,
-    signedIn.token,
-    signedIn.expiresAt,
-  );
+  const delivered = await deliverSession(c, signedIn, input.session_delivery);
   // A recovery code used voids the rest: the answer says so, and to make a new set.
   const recovery = signedIn.recoveryCodeUsed
     ? { recovery_codes_remaining: 0, regenerate_recovery_codes: true }
     : {};
-  return c.json({ user: signedIn.user, session: signedIn.session, ...recovery });
+  return c.json({ user: signedIn.user, session: signedIn.session, ...recovery, ...delivered });
 });
