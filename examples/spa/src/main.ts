@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       $('status').textContent = 'Signed in';
     } catch (error) {
       if (!(error instanceof GatehouseError) || error.status !== 401) throw error;
+      $('email').textContent = '';
       $('signed-in').hidden = true;
       $('signed-out').hidden = false;
       $('status').textContent = 'Signed out';

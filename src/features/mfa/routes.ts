@@ -2,12 +2,10 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../../app-env.ts';
 import { clientInfo } from '../../http/client.ts';
-import { assertOriginAllowed } from '../../http/cors.ts';
 import { readJSON } from '../../http/json.ts';
-import { readSessionCookie, writeSessionCookie } from '../sessions/cookie.ts';
-import { requireSession } from '../sessions/routes.ts';
+import { writeSessionCookie } from '../sessions/cookie.ts';
+import { requestSession, requireSession } from '../sessions/routes.ts';
 import { deliverSession, sessionDelivery } from '../sessions/delivery.ts';
-import { authenticate } from '../sessions/service.ts';
 import {
   completeMfaChallenge,
   disableTOTP,
@@ -35,18 +33,12 @@ export const mfaChallengeBody = z.object({
   session_delivery: sessionDelivery,
 });
 
-/** The signed-in user (cookie, Origin-checked), or the holder of an `enroll` MFA token. */
+/** The signed-in user (cookie, Origin-checked; or bearer), or the holder of an `enroll` MFA token. */
 async function enrolSubject(c: Context<AppEnv>, token: string | undefined): Promise<EnrolSubject> {
   const { deps, tenantScope } = c.var;
   if (token !== undefined)
     return { kind: 'token', loaded: await loadLiveMfaToken(deps, tenantScope, token, 'enroll') };
-  const auth = await authenticate(
-    deps,
-    tenantScope,
-    readSessionCookie(c, deps.config, tenantScope.ref),
-  );
-  assertOriginAllowed(c.req.header('Origin'), new URL(c.req.url), deps.config, auth.tenant);
-  return { kind: 'session', auth };
+  return { kind: 'session', auth: await requestSession(c, { write: true }) };
 }
 
 export const mfaRoutes = new Hono<AppEnv>();

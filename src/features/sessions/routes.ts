@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../../app-env.ts';
 import { AppError } from '../../errors.ts';
@@ -39,23 +39,30 @@ function bearerToken(authorization: string | undefined): string | undefined {
  * live). Cookie writes also check the Origin, the CSRF guard; a bearer token is never sent by the
  * browser on its own, so a foreign page cannot ride it and no Origin check is needed.
  */
+export async function requestSession(
+  c: Context<AppEnv>,
+  options: { write: boolean },
+): Promise<Authenticated> {
+  const { deps, tenantScope } = c.var;
+  const bearer = bearerToken(c.req.header('Authorization'));
+  if (bearer !== undefined) {
+    const claims = await verifyAccessToken(deps, tenantScope, bearer);
+    return authenticate(deps, tenantScope, { sessionId: String(claims.sid) });
+  }
+  const auth = await authenticate(
+    deps,
+    tenantScope,
+    readSessionCookie(c, deps.config, tenantScope.ref),
+  );
+  if (options.write)
+    assertOriginAllowed(c.req.header('Origin'), new URL(c.req.url), deps.config, auth.tenant);
+  return auth;
+}
+
+/** `requestSession` as middleware: the session in `c.var.auth`. */
 export function requireSession(options: { write: boolean }) {
   return createMiddleware<AppEnv & { Variables: { auth: Authenticated } }>(async (c, next) => {
-    const { deps, tenantScope } = c.var;
-    const bearer = bearerToken(c.req.header('Authorization'));
-    if (bearer !== undefined) {
-      const claims = await verifyAccessToken(deps, tenantScope, bearer);
-      c.set('auth', await authenticate(deps, tenantScope, { sessionId: String(claims.sid) }));
-      return next();
-    }
-    const auth = await authenticate(
-      deps,
-      tenantScope,
-      readSessionCookie(c, deps.config, tenantScope.ref),
-    );
-    if (options.write)
-      assertOriginAllowed(c.req.header('Origin'), new URL(c.req.url), deps.config, auth.tenant);
-    c.set('auth', auth);
+    c.set('auth', await requestSession(c as unknown as Context<AppEnv>, options));
     await next();
   });
 }

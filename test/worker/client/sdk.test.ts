@@ -309,6 +309,25 @@ describe('@gatehouse/client in token mode (no cookies at all)', () => {
     expect((await b2.client.session()).user?.email).toBe(email);
   });
 
+  it('reaches every session route by bearer: TOTP enrolment, organizations, passkeys', async () => {
+    const b = browser(tenant.slug, { mode: 'token', cookies: false });
+    await b.client.register({ email: uniqueEmail(), password: PASSWORD, organization_name: 'T' });
+    const enrolment = await b.client.mfa.enrollTOTP();
+    expect(enrolment.secret).toBeTypeOf('string');
+    expect((await b.client.organizations.list()).organizations).toHaveLength(1);
+    expect(await b.client.passkeys.list()).toEqual({ passkeys: [] });
+    // A forged or malformed bearer is refused before anything is loaded or written.
+    const forged = await send(`${tenant.base}/v1/auth/sessions/revoke-others`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln' },
+    });
+    expect([forged.response.status, (await forged.json()).error]).toEqual([401, 'invalid_token']);
+    const malformed = await send(`${tenant.base}/v1/auth/sessions`, {
+      headers: { Authorization: 'Basic abc' },
+    });
+    expect(malformed.response.status).toBe(401);
+  });
+
   it('refuses a sign-in with the wrong password in token mode, delivering nothing', async () => {
     const { email } = await signedUp();
     const b = browser(tenant.slug, { mode: 'token', cookies: false });
