@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RouteDoc } from '../../http/openapi.ts';
+import { deliveredTokensSchema } from '../sessions/delivery.ts';
 import { loginBody, passwordChangeBody, registerBody, switchOrganizationBody } from './routes.ts';
 
 export const userSchema = z.object({
@@ -18,7 +19,22 @@ export const newSessionSchema = z.object({
   role: z.string().nullable(),
 });
 
-const signedIn = z.object({ user: userSchema, session: newSessionSchema });
+// `tokens` only when the sign-in asked for `session_delivery: "token"` (then no cookie is set).
+export const signedInSchema = z.object({
+  user: userSchema,
+  session: newSessionSchema,
+  tokens: deliveredTokensSchema.optional(),
+});
+const signedIn = signedInSchema;
+
+/** The login's second step (src/features/mfa/login-gate.ts): no session yet, a factor to present. */
+export const secondFactorRequiredSchema = z.object({
+  mfa_required: z.literal(true),
+  mfa_token: z.string(),
+  methods: z.array(z.enum(['totp', 'recovery_code', 'passkey'])),
+  enrollment_required: z.literal(true).optional(),
+  expires_at: z.iso.datetime(),
+});
 
 export const accountDocs: RouteDoc[] = [
   {
@@ -55,7 +71,11 @@ export const accountDocs: RouteDoc[] = [
     auth: 'none',
     body: loginBody,
     responses: {
-      200: { description: 'signed in', schema: signedIn },
+      200: {
+        description:
+          'signed in; or, with `mfa_required`, a second factor is due (`POST /v1/auth/mfa/challenge` with the `mfa_token`)',
+        schema: z.union([signedIn, secondFactorRequiredSchema]),
+      },
       401: { description: '`invalid_credentials`, the same for every reason' },
       403: {
         description:

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../../app-env.ts';
 import { clientInfo } from '../../http/client.ts';
 import { readJSON } from '../../http/json.ts';
-import { writeSessionCookie } from '../sessions/cookie.ts';
+import { deliverSession, sessionDelivery } from '../sessions/delivery.ts';
 import { requireSession } from '../sessions/routes.ts';
 import {
   changePassword,
@@ -19,11 +19,13 @@ export const registerBody = z.object({
   password: z.string().min(1).max(1024),
   name: z.string().trim().min(1).max(200).optional(),
   organization_name: z.string().trim().min(1).max(200).optional(),
+  session_delivery: sessionDelivery,
 });
 
 export const loginBody = z.object({
   email: z.string().trim().min(1).max(254),
   password: z.string().min(1).max(1024),
+  session_delivery: sessionDelivery,
 });
 
 export const passwordChangeBody = z.object({
@@ -42,15 +44,8 @@ accountRoutes.post('/v1/auth/register', async (c) => {
   // The tenant requires a verified address: the account exists, the session waits for it.
   if (!('token' in signedIn))
     return c.json({ user: signedIn.user, session: null, email_verification_required: true }, 201);
-  writeSessionCookie(
-    c,
-    deps.config,
-    tenantScope.ref,
-    signedIn.tenant,
-    signedIn.token,
-    signedIn.expiresAt,
-  );
-  return c.json({ user: signedIn.user, session: signedIn.session }, 201);
+  const delivered = await deliverSession(c, signedIn, input.session_delivery);
+  return c.json({ user: signedIn.user, session: signedIn.session, ...delivered }, 201);
 });
 
 accountRoutes.post('/v1/auth/login', async (c) => {
@@ -58,15 +53,8 @@ accountRoutes.post('/v1/auth/login', async (c) => {
   const { deps, tenantScope } = c.var;
   const signedIn = await login(deps, tenantScope, input, clientInfo(c));
   if ('mfa_required' in signedIn) return c.json(signedIn);
-  writeSessionCookie(
-    c,
-    deps.config,
-    tenantScope.ref,
-    signedIn.tenant,
-    signedIn.token,
-    signedIn.expiresAt,
-  );
-  return c.json({ user: signedIn.user, session: signedIn.session });
+  const delivered = await deliverSession(c, signedIn, input.session_delivery);
+  return c.json({ user: signedIn.user, session: signedIn.session, ...delivered });
 });
 
 accountRoutes.post('/v1/auth/password/change', requireSession({ write: true }), async (c) => {

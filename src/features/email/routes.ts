@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../../app-env.ts';
 import { clientInfo } from '../../http/client.ts';
 import { readJSON } from '../../http/json.ts';
-import { writeSessionCookie } from '../sessions/cookie.ts';
+import { deliverSession, sessionDelivery } from '../sessions/delivery.ts';
 import { requireSession } from '../sessions/routes.ts';
 import { requestEmailOTP, verifyEmailOTP } from './otp.ts';
 import { requestPasswordReset, resendVerification, resetPassword, verifyEmail } from './service.ts';
@@ -16,7 +16,11 @@ export const verifyEmailBody = z.object({ token });
 export const forgotPasswordBody = z.object({ email });
 export const resetPasswordBody = z.object({ token, new_password: z.string().min(1).max(1024) });
 export const otpRequestBody = z.object({ email });
-export const otpVerifyBody = z.object({ email, code: z.string().trim().min(1).max(32) });
+export const otpVerifyBody = z.object({
+  email,
+  code: z.string().trim().min(1).max(32),
+  session_delivery: sessionDelivery,
+});
 
 /** One answer for every address, known or not: nothing here tells whether a mail was sent. */
 export const ACCEPTED = {
@@ -60,15 +64,8 @@ emailRoutes.post('/v1/auth/email-otp/verify', async (c) => {
   const { deps, tenantScope } = c.var;
   const signedIn = await verifyEmailOTP(deps, tenantScope, input, clientInfo(c));
   if ('mfa_required' in signedIn) return c.json(signedIn);
-  writeSessionCookie(
-    c,
-    deps.config,
-    tenantScope.ref,
-    signedIn.tenant,
-    signedIn.token,
-    signedIn.expiresAt,
-  );
-  return c.json({ user: signedIn.user, session: signedIn.session });
+  const delivered = await deliverSession(c, signedIn, input.session_delivery);
+  return c.json({ user: signedIn.user, session: signedIn.session, ...delivered });
 });
 
 /** Held to the credential timing floor (src/http/timing-floor.ts): they must not tell who exists. */

@@ -2,11 +2,10 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../../app-env.ts';
 import { clientInfo } from '../../http/client.ts';
-import { assertOriginAllowed } from '../../http/cors.ts';
 import { readJSON } from '../../http/json.ts';
-import { readSessionCookie, writeSessionCookie } from '../sessions/cookie.ts';
-import { requireSession } from '../sessions/routes.ts';
-import { authenticate } from '../sessions/service.ts';
+import { writeSessionCookie } from '../sessions/cookie.ts';
+import { requestSession, requireSession } from '../sessions/routes.ts';
+import { deliverSession, sessionDelivery } from '../sessions/delivery.ts';
 import {
   completeMfaChallenge,
   disableTOTP,
@@ -28,20 +27,18 @@ export const totpDisableBody = z.object({
   password: z.string().min(1).max(1024).optional(),
 });
 export const recoveryRegenerateBody = totpDisableBody;
-export const mfaChallengeBody = z.object({ mfa_token: mfaToken, code });
+export const mfaChallengeBody = z.object({
+  mfa_token: mfaToken,
+  code,
+  session_delivery: sessionDelivery,
+});
 
-/** The signed-in user (cookie, Origin-checked), or the holder of an `enroll` MFA token. */
+/** The signed-in user (cookie, Origin-checked; or bearer), or the holder of an `enroll` MFA token. */
 async function enrolSubject(c: Context<AppEnv>, token: string | undefined): Promise<EnrolSubject> {
   const { deps, tenantScope } = c.var;
   if (token !== undefined)
     return { kind: 'token', loaded: await loadLiveMfaToken(deps, tenantScope, token, 'enroll') };
-  const auth = await authenticate(
-    deps,
-    tenantScope,
-    readSessionCookie(c, deps.config, tenantScope.ref),
-  );
-  assertOriginAllowed(c.req.header('Origin'), new URL(c.req.url), deps.config, auth.tenant);
-  return { kind: 'session', auth };
+  return { kind: 'session', auth: await requestSession(c, { write: true }) };
 }
 
 export const mfaRoutes = new Hono<AppEnv>();
@@ -112,17 +109,10 @@ mfaRoutes.post('/v1/auth/mfa/challenge', async (c) => {
   const input = await readJSON(c, mfaChallengeBody);
   const { deps, tenantScope } = c.var;
   const signedIn = await completeMfaChallenge(deps, tenantScope, input, clientInfo(c));
-  writeSessionCookie(
-    c,
-    deps.config,
-    tenantScope.ref,
-    signedIn.tenant,
-    signedIn.token,
-    signedIn.expiresAt,
-  );
+  const delivered = await deliverSession(c, signedIn, input.session_delivery);
   // A recovery code used voids the rest: the answer says so, and to make a new set.
   const recovery = signedIn.recoveryCodeUsed
     ? { recovery_codes_remaining: 0, regenerate_recovery_codes: true }
     : {};
-  return c.json({ user: signedIn.user, session: signedIn.session, ...recovery });
+  return c.json({ user: signedIn.user, session: signedIn.session, ...recovery, ...delivered });
 });

@@ -5,7 +5,7 @@ import type { AppEnv } from '../../app-env.ts';
 import { AppError } from '../../errors.ts';
 import { clientInfo } from '../../http/client.ts';
 import { readJSON } from '../../http/json.ts';
-import { writeSessionCookie } from '../sessions/cookie.ts';
+import { deliverSession, sessionDelivery } from '../sessions/delivery.ts';
 import { requireSession } from '../sessions/routes.ts';
 import {
   authenticateWithPasskey,
@@ -53,6 +53,7 @@ export const authenticationResponseBody = z.object({
     authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
     clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
   }),
+  session_delivery: sessionDelivery,
 });
 
 export const renameBody = z.object({ name: z.string().trim().min(1).max(100) });
@@ -103,15 +104,8 @@ passkeyRoutes.post('/v1/auth/passkeys/authenticate/verify', async (c) => {
   );
   if (result.kind === 'mfa') return c.json(result.answer);
   const { signedIn } = result;
-  writeSessionCookie(
-    c,
-    deps.config,
-    tenantScope.ref,
-    signedIn.tenant,
-    signedIn.token,
-    signedIn.expiresAt,
-  );
-  return c.json({ user: signedIn.user, session: signedIn.session });
+  const delivered = await deliverSession(c, signedIn, input.session_delivery);
+  return c.json({ user: signedIn.user, session: signedIn.session, ...delivered });
 });
 
 passkeyRoutes.get('/v1/auth/passkeys', requireSession({ write: false }), async (c) => {

@@ -38,7 +38,8 @@ export function writeSessionCookie(
   const shape = sessionCookieShape(config, ref);
   setCookie(c, shape.name, token, {
     path: shape.path,
-    secure: shape.secure,
+    // Browsers drop a SameSite=None cookie without Secure (RFC 6265bis §5.6.19): force it.
+    secure: shape.secure || tenant.settings.cookieSameSite === 'None',
     httpOnly: true,
     sameSite: tenant.settings.cookieSameSite,
     expires: expiresAt,

@@ -120,15 +120,20 @@ export function liveSession(now: Date): SQL {
 export async function loadSession(
   db: Database,
   scope: TenantScope,
-  tokenHash: string,
+  match: { tokenHash: string } | { sessionId: string },
   now: Date,
 ): Promise<LoadedSession | null> {
   const at = now.toISOString();
+  // By the cookie's hash, or (bearer access token, already verified) by the token's `sid`.
+  const matched =
+    'tokenHash' in match
+      ? sql`s.token_hash = ${match.tokenHash}`
+      : sql`s.id = ${match.sessionId}::uuid`;
   const result = await db.execute(sql`
     with found as (
       select ${TENANT_COLUMNS}, ${SESSION_COLUMNS}, ${KEY_COLUMNS}
       from tenants t
-      left join sessions s on s.tenant_id = t.id and s.token_hash = ${tokenHash} and ${liveSession(now)}
+      left join sessions s on s.tenant_id = t.id and ${matched} and ${liveSession(now)}
       left join users u on u.id = s.user_id and u.disabled_at is null
       left join memberships m on m.organization_id = s.active_organization_id and m.user_id = s.user_id
       left join signing_keys k on k.tenant_id = t.id and k.status = 'active'

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../../app-env.ts';
 import { AppError } from '../../errors.ts';
@@ -22,18 +22,47 @@ declare module 'hono' {
   }
 }
 
-/** Loads the cookie's session (one round trip); for writes, also checks the Origin (CSRF). */
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+
+/** The access token of `Authorization: Bearer …`, or undefined without the header. */
+function bearerToken(authorization: string | undefined): string | undefined {
+  if (authorization === undefined) return undefined;
+  const match = BEARER.exec(authorization);
+  if (match === null)
+    throw new AppError('invalid_token', 'expected Authorization: Bearer <access token>');
+  return match[1]!;
+}
+
+/**
+ * Loads the session (one round trip): the cookie's, or the one a bearer access token names (token
+ * mode, for SPAs without cookies; the token is verified first and the session must still be
+ * live). Cookie writes also check the Origin, the CSRF guard; a bearer token is never sent by the
+ * browser on its own, so a foreign page cannot ride it and no Origin check is needed.
+ */
+export async function requestSession(
+  c: Context<AppEnv>,
+  options: { write: boolean },
+): Promise<Authenticated> {
+  const { deps, tenantScope } = c.var;
+  const bearer = bearerToken(c.req.header('Authorization'));
+  if (bearer !== undefined) {
+    const claims = await verifyAccessToken(deps, tenantScope, bearer);
+    return authenticate(deps, tenantScope, { sessionId: String(claims.sid) });
+  }
+  const auth = await authenticate(
+    deps,
+    tenantScope,
+    readSessionCookie(c, deps.config, tenantScope.ref),
+  );
+  if (options.write)
+    assertOriginAllowed(c.req.header('Origin'), new URL(c.req.url), deps.config, auth.tenant);
+  return auth;
+}
+
+/** `requestSession` as middleware: the session in `c.var.auth`. */
 export function requireSession(options: { write: boolean }) {
   return createMiddleware<AppEnv & { Variables: { auth: Authenticated } }>(async (c, next) => {
-    const { deps, tenantScope } = c.var;
-    const auth = await authenticate(
-      deps,
-      tenantScope,
-      readSessionCookie(c, deps.config, tenantScope.ref),
-    );
-    if (options.write)
-      assertOriginAllowed(c.req.header('Origin'), new URL(c.req.url), deps.config, auth.tenant);
-    c.set('auth', auth);
+    c.set('auth', await requestSession(c as unknown as Context<AppEnv>, options));
     await next();
   });
 }
@@ -61,10 +90,7 @@ sessionRoutes.get('/v1/auth/session', async (c) => {
   const { deps, tenantScope } = c.var;
   const authorization = c.req.header('Authorization');
   if (authorization !== undefined) {
-    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization);
-    if (match === null)
-      throw new AppError('invalid_token', 'expected Authorization: Bearer <access token>');
-    const claims = await verifyAccessToken(deps, tenantScope, match[1]!);
+    const claims = await verifyAccessToken(deps, tenantScope, bearerToken(authorization)!);
     return c.json({
       user: { id: claims.sub, email: claims.email, email_verified: claims.email_verified },
       session: { id: claims.sid, active_organization_id: claims.org, role: claims.role },

@@ -82,17 +82,22 @@ export async function startSession(
   };
 }
 
-/** The session check: one round trip; 404 for an unknown tenant, 401 without a live session. */
+/**
+ * The session check: one round trip; 404 for an unknown tenant, 401 without a live session. By
+ * the cookie's token, or by the session id of an access token the caller has verified.
+ */
 export async function authenticate(
   deps: Deps,
   scope: TenantScope,
-  token: string | undefined,
+  token: string | undefined | { sessionId: string },
 ): Promise<Authenticated> {
   // No cookie still loads the tenant, so even the 401 carries the tenant's CORS headers.
   const loaded = await loadSession(
     deps.db,
     scope,
-    token === undefined ? '' : await hashToken(token),
+    typeof token === 'object'
+      ? token
+      : { tokenHash: token === undefined ? '' : await hashToken(token) },
     deps.clock.now(),
   );
   if (loaded === null) throw new AppError('unknown_tenant', 'no such tenant');
