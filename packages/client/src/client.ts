@@ -245,6 +245,27 @@ export function createClient(options: ClientOptions) {
           'delete'
         >,
     },
+    identities: {
+      list: () =>
+        authed('get', '/v1/auth/identities') as never as Result<'/v1/auth/identities', 'get'>,
+      unlink: (id: string) =>
+        authed('delete', `/v1/auth/identities/${encodeURIComponent(id)}`) as never as Result<
+          '/v1/auth/identities/{id}',
+          'delete'
+        >,
+      /**
+       * Where to send the browser (a top-level navigation, not fetch) to sign in with, or link
+       * (`intent: 'link'`, cookie mode), an identity provider; it returns to `redirectTo` when that
+       * origin is on the tenant's allow-list.
+       */
+      startURL: (provider: string, options: { redirectTo?: string; intent?: 'link' } = {}) => {
+        const query = new URLSearchParams();
+        if (options.redirectTo !== undefined) query.set('redirect_to', options.redirectTo);
+        if (options.intent !== undefined) query.set('intent', options.intent);
+        const search = query.size === 0 ? '' : `?${query}`;
+        return `${root}/v1/auth/oauth/${encodeURIComponent(provider)}/start${search}`;
+      },
+    },
     /** For `@gatehouse/client/passkeys`: the raw calls of the WebAuthn ceremonies. */
     internal: { call, authed, signIn },
   };

@@ -241,6 +241,21 @@ describe('@gatehouse/client against the Worker (cookie mode)', () => {
     expect(unknownClient.status).toBe(404);
   });
 
+  it('lists and unlinks identities, and builds the provider start URL', async () => {
+    const { b } = await signedUp();
+    expect(await b.client.identities.list()).toEqual({ identities: [] });
+    const unknown = await refusal(b.client.identities.unlink(crypto.randomUUID()));
+    expect(unknown.status).toBe(404);
+    const url = new URL(
+      b.client.identities.startURL('google', { redirectTo: APP_ORIGIN + '/', intent: 'link' }),
+    );
+    expect(url.pathname).toBe(`/t/${tenant.slug}/v1/auth/oauth/google/start`);
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      redirect_to: APP_ORIGIN + '/',
+      intent: 'link',
+    });
+  });
+
   it('refuses every cookie-authenticated write from an unlisted origin, changing nothing', async () => {
     const { b, email } = await signedUp();
     // The same cookie (SameSite=None: the browser sends it cross-site), sent by a foreign page.

@@ -102,6 +102,40 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/auth/identities': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The signed-in user's linked identities */
+    get: operations['getV1AuthIdentities'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/identities/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Unlink an identity (not the last way to sign in) */
+    delete: operations['deleteV1AuthIdentitiesId'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/auth/login': {
     parameters: {
       query?: never;
@@ -249,6 +283,40 @@ export interface paths {
     put?: never;
     /** Activate TOTP with a first code; returns recovery codes once */
     post: operations['postV1AuthMfaTotpVerify'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/oauth/{provider}/callback': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The provider's redirect back: exchanges the code, validates the ID token, applies the linking rules, then the session (or the MFA step) and a 303 to redirect_to */
+    get: operations['getV1AuthOauthProviderCallback'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/oauth/{provider}/start': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Start a sign-in (or, with intent=link and the session cookie, a link) through an upstream provider: 302 to it with state, PKCE and nonce */
+    get: operations['getV1AuthOauthProviderStart'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -937,6 +1005,107 @@ export interface operations {
       };
     };
   };
+  getV1AuthIdentities: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description identities */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            identities: {
+              /** Format: date-time */
+              created_at: string;
+              email: string | null;
+              /** Format: uuid */
+              id: string;
+              /** @enum {string} */
+              kind: 'google' | 'github' | 'oidc';
+              last_used_at: string | null;
+              provider: string;
+            }[];
+          };
+        };
+      };
+      /** @description Error: `{error, error_description}` with a stable code */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description stable error code */
+            error: string;
+            error_description: string;
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
+  deleteV1AuthIdentitiesId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description unlinked */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @constant */
+            status: 'unlinked';
+          };
+        };
+      };
+      /** @description no such identity of this user */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `last_sign_in_method`: nothing written */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Error: `{error, error_description}` with a stable code */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description stable error code */
+            error: string;
+            error_description: string;
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
   postV1AuthLogin: {
     parameters: {
       query?: never;
@@ -1428,6 +1597,142 @@ export interface operations {
       };
       /** @description not signed in or token expired */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Error: `{error, error_description}` with a stable code */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description stable error code */
+            error: string;
+            error_description: string;
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
+  getV1AuthOauthProviderCallback: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        provider: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description signed in or linked: to redirect_to or the tenant default */
+      303: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_state`, `provider_error`, `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_token`: the ID token failed a check */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `access_denied` (declined upstream, provider disabled, domain refused), `registration_closed`, `email_not_verified`; or the hosted enrolment notice */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `account_exists`, `identity_in_use` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `provider_unavailable` */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Error: `{error, error_description}` with a stable code */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description stable error code */
+            error: string;
+            error_description: string;
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
+  getV1AuthOauthProviderStart: {
+    parameters: {
+      query?: {
+        intent?: 'sign_in' | 'link';
+        redirect_to?: string;
+      };
+      header?: never;
+      path: {
+        provider: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description to the provider; sets the short-lived browser-binding cookie */
+      302: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_request`: redirect_to off the allow-list; nothing written */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description intent=link without a session */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description no such (enabled) provider */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `provider_unavailable`: discovery did not answer */
+      503: {
         headers: {
           [name: string]: unknown;
         };
