@@ -4,6 +4,7 @@ import { html } from 'hono/html';
 import { adminActor } from '../admin/audit.ts';
 import type { AdminEnv } from '../admin/auth.ts';
 import { pageQuerySchema, readQuery } from '../admin/pagination.ts';
+import { z } from 'zod';
 import { createTenantRequestSchema, pathSlug } from '../admin/tenants-routes.ts';
 import { getTenant, listSigningKeys, listTenants } from '../admin/tenants-repo.ts';
 import { createTenantByAdmin } from '../admin/tenants-service.ts';
@@ -24,6 +25,10 @@ import type { Context } from 'hono';
 
 export const consoleTenantRoutes = new Hono<AdminEnv>();
 
+/** `?done=…` names the confirmation to show after a redirect (see noticeFor). */
+export const DONE = { done: z.string().max(40).optional() };
+const listQuerySchema = pageQuerySchema.extend(DONE);
+
 function createForm(
   c: Context<AdminEnv>,
   values: Record<string, string> = {},
@@ -41,7 +46,7 @@ function createForm(
 
 /** Two round trips: the operator session, then one page of tenants with the total. */
 consoleTenantRoutes.get('/tenants', async (c) => {
-  const page = readQuery(c, pageQuerySchema);
+  const page = readQuery(c, listQuerySchema);
   const { tenants, total } = await listTenants(c.var.deps.db, { ...page, onlyTenantId: null });
   const base = consoleBase(c);
   return renderConsole(c, {

@@ -31,7 +31,9 @@ import {
   type FieldError,
   type Markup,
 } from './layout.ts';
-import { pager } from './tenants.ts';
+import { DONE, pager } from './tenants.ts';
+
+const listQuerySchema = userListQuerySchema.extend(DONE);
 
 export const consoleUserRoutes = new Hono<AdminEnv>();
 
@@ -76,7 +78,7 @@ function userRow(c: Context<AdminEnv>, slug: string, user: AdminUser): Markup {
 /** Two round trips: the operator session, then the tenant and one page of its users. */
 consoleUserRoutes.get('/tenants/:slug/users', async (c) => {
   const slug = pathSlug(c.req.param('slug'));
-  const query = readQuery(c, userListQuerySchema);
+  const query = readQuery(c, listQuerySchema);
   const listed = await listUsers(c.var.deps.db, slug, { ...query, search: query.search });
   if (listed === null) throw new AppError('unknown_tenant', 'no such tenant');
   const base = consoleBase(c);

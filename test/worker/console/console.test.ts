@@ -55,6 +55,9 @@ beforeAll(async () => {
   expect(sent.response.status).toBe(303);
   expect(sent.response.headers.get('Location')).toBe('/admin/tenants?done=signed_in');
   jar.store(sent.response);
+  const landed = await send('/admin/tenants?done=signed_in', { headers: jar.header() });
+  expect(landed.response.status).toBe(200);
+  expect(await landed.response.text()).toContain('Signed in.');
 });
 
 describe('console sign-in', () => {
@@ -188,6 +191,8 @@ describe('console users', () => {
       jar,
     );
     expect(created.response.status).toBe(303);
+    const after = await send(created.response.headers.get('Location')!, { headers: jar.header() });
+    expect(await after.response.text()).toContain('User created.');
     const row = await testDB().execute(
       sql`select id from users where email_normalized = ${email.toLowerCase()}`,
     );
