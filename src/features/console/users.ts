@@ -156,7 +156,7 @@ consoleUserRoutes.post('/tenants/:slug/users', async (c) => {
 type UserWrite = (slug: string, id: string, c: Context<AdminEnv>) => Promise<UserLookup>;
 
 /** The API's own repository writes, each with its audit event in the same statement. */
-const WRITES: Record<string, { run: UserWrite; done: string }> = {
+const WRITES: Record<string, { run: UserWrite; done: string; confirm?: string }> = {
   disable: {
     run: (slug, id, c) => setUserDisabled(c.var.deps.db, slug, id, true, adminActor(c)),
     done: 'user_disabled',
@@ -168,6 +168,7 @@ const WRITES: Record<string, { run: UserWrite; done: string }> = {
   delete: {
     run: (slug, id, c) => deleteUser(c.var.deps.db, slug, id, adminActor(c)),
     done: 'user_deleted',
+    confirm: 'Delete this user for good? Their credentials, sessions and tokens go with them.',
   },
   'sessions/revoke': {
     run: async (slug, id, c) =>
@@ -182,6 +183,22 @@ for (const [action, write] of Object.entries(WRITES)) {
     const id = pathUUID(c.req.param('id'), 'user');
     const read = await readConsoleForm(c);
     if ('refused' in read) return read.refused;
+    // Irreversible writes ask once more, on a page of their own: nothing is written until then.
+    if (write.confirm !== undefined && read.form.confirm !== 'yes') {
+      const base = `${consoleBase(c)}/tenants/${slug}/users`;
+      return renderConsole(c, {
+        title: 'Are you sure?',
+        section: 'tenants',
+        body: html`<p>${write.confirm}</p>
+          <p class="row-actions">
+            ${postButton(c, `${base}/${id}/${action}`, 'Yes, delete the user', {
+              danger: true,
+              hidden: { confirm: 'yes' },
+            })}
+            <a href="${base}">Cancel</a>
+          </p>`,
+      });
+    }
     const found = await write.run(slug, id, c);
     if (found === null) throw new AppError('unknown_tenant', 'no such tenant');
     if (found.user === null) throw new AppError('not_found', 'no such user');

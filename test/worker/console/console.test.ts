@@ -218,6 +218,27 @@ describe('console users', () => {
     ).toBe(1);
   });
 
+  it('deletes a user only after the confirmation page (the admin delete, audited)', async () => {
+    const email = uniqueEmail();
+    const csrf = await csrfOf(`/admin/tenants/${slug}/users`);
+    await submit(`/admin/tenants/${slug}/users`, { csrf_token: csrf, email, password: '' }, jar);
+    const row = await testDB().execute(
+      sql`select id from users where email_normalized = ${email.toLowerCase()}`,
+    );
+    const id = String(row.rows[0]!.id);
+    const path = `/admin/tenants/${slug}/users/${id}/delete`;
+    const asked = await submit(path, { csrf_token: csrf }, jar);
+    expect(asked.response.status).toBe(200);
+    expect(await asked.response.text()).toContain('Yes, delete the user');
+    expect(await countRows('users', sql`id = ${id}::uuid`)).toBe(1);
+    const deleted = await submit(path, { csrf_token: csrf, confirm: 'yes' }, jar);
+    expect(deleted.response.status).toBe(303);
+    expect(await countRows('users', sql`id = ${id}::uuid`)).toBe(0);
+    expect(
+      await countRows('audit_events', sql`type = 'admin.user.deleted' and target_id = ${id}`),
+    ).toBe(1);
+  });
+
   it("applies the tenant's password policy: a short password is a 400 and no user", async () => {
     const email = uniqueEmail();
     const csrf = await csrfOf(`/admin/tenants/${slug}/users`);
