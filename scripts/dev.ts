@@ -3,6 +3,8 @@
 //   Neon         the HTTP (/sql) and WebSocket (/v1) endpoints in front of it
 //   Upstash      the Redis REST endpoint (redis-server when installed, else the emulation)
 //   migrations   applied, then the `default` tenant created (when scripts/cli.ts exists)
+//   first run    while no operator exists: a bootstrap code (as db:migrate issues it) and the
+//                console's first-run URL, printed once when the Worker answers
 //   mail         a local SMTP server taking every message: saved as .eml in .data/mail, one log
 //                line each with its subject and links (SMTP_URL and MAIL_FROM point the Worker at it)
 //   Worker       `wrangler dev` on 127.0.0.1:8787 with R2, queue and cron state in .data/wrangler
@@ -15,6 +17,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { printBootstrapCode } from './commands/bootstrap-code.ts';
+import { openDatabase } from './lib/database.ts';
 import { startDevMail } from './stack/dev-mail.ts';
 import { applyMigrations } from './stack/migrate.ts';
 import { startNeonEndpoint } from './stack/neon-endpoint.ts';
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
     DATABASE_URL: cliDatabaseURL,
     SECRET_KEY: vars.values.get('SECRET_KEY')!,
   });
+  const firstRun = await firstRunLines(cliDatabaseURL);
 
   const persistDir = join(DATA_DIR, 'wrangler');
   wrangler = spawn(
@@ -133,7 +138,29 @@ async function main(): Promise<void> {
   say(
     `Worker       http://${HOST}:${PORT} (wrangler dev; R2, queue and cron state in ${shown(persistDir)})`,
   );
-  await announceWhenReady();
+  await announceWhenReady(firstRun);
+}
+
+/**
+ * A fresh data folder has no operator: issue the first-owner bootstrap code exactly as
+ * `db:migrate` does (nothing new while an earlier code is live; nothing once an owner exists) and
+ * point at the console's first-run page, so nobody has to find PGlite's port to run the CLI.
+ * Returned, not printed: it is shown once, after wrangler's start-up output, when the Worker answers.
+ */
+async function firstRunLines(databaseURL: string): Promise<string[]> {
+  const lines: string[] = [];
+  const { db, close } = await openDatabase(databaseURL);
+  try {
+    await printBootstrapCode(db, (line) => lines.push(`first run    ${line}`), {
+      replace: false,
+    });
+  } finally {
+    await close();
+  }
+  const consoleURL = `http://${HOST}:${PORT}/admin/`;
+  if (lines.length > 0) lines.push(`first run    open ${consoleURL}setup and enter the code there`);
+  lines.push(`console      ${consoleURL}`);
+  return lines;
 }
 
 interface Database {
@@ -268,7 +295,7 @@ function writeDevVars(stack: Record<string, string>): {
   return { path, values: vars };
 }
 
-async function announceWhenReady(): Promise<void> {
+async function announceWhenReady(firstRun: string[]): Promise<void> {
   const url = `http://${HOST}:${PORT}/health/ready`;
   const deadline = Date.now() + 120_000;
   while (!stopping && Date.now() < deadline) {
@@ -278,6 +305,7 @@ async function announceWhenReady(): Promise<void> {
         const seconds = ((performance.now() - started) / 1000).toFixed(1);
         say(`ready in ${seconds} s: ${url} answers 200. Ctrl-C stops everything.`);
         say(`cron: curl "http://${HOST}:${PORT}/__scheduled?cron=17+3+*+*+*"`);
+        for (const line of firstRun) say(line);
         return;
       }
     } catch {
@@ -285,7 +313,9 @@ async function announceWhenReady(): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  if (!stopping) say(`${url} did not answer 200 within 120 s; see wrangler's output above`);
+  if (stopping) return;
+  say(`${url} did not answer 200 within 120 s; see wrangler's output above`);
+  for (const line of firstRun) say(line);
 }
 
 async function shutdown(code: number, reason: string): Promise<void> {

@@ -8,6 +8,8 @@ import { unavailableAnswer } from './dependencies.ts';
 import { AppError, errorBody } from './errors.ts';
 import { accountRoutes } from './features/accounts/routes.ts';
 import { adminRoutes } from './features/admin/routes.ts';
+import { consoleAssetRoutes } from './features/console/assets.ts';
+import { consoleIndexRoutes, consoleRoutes } from './features/console/routes.ts';
 import { consentRoutes } from './features/clients/consents/routes.ts';
 import { docsRoutes } from './features/docs/routes.ts';
 import { EMAIL_CREDENTIAL_PATHS, emailRoutes } from './features/email/routes.ts';
@@ -100,6 +102,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route('/', docsRoutes(allRouteDocs));
   // The hosted pages' CSS and JS: tenant-independent, no database, long-cached.
   app.route('/', assetRoutes);
+  app.route('/', consoleAssetRoutes);
 
   // Metrics for everything below (not the probes and docs above, which answer without next()).
   app.use(recordRequestMetrics);
@@ -113,6 +116,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
 
   // The admin API: before the tenant API, which is mounted at the root.
   app.route('/admin/api/v1', adminRoutes);
+  // The admin console: HTML pages over the same services, at /admin/.
+  app.route('/', consoleIndexRoutes);
+  app.route('/admin', consoleRoutes);
 
   // The end-user API of one tenant, at /t/{slug}/… (the fetch handler moves the slug into the
   // request scope) and, for DEFAULT_TENANT or a custom hostname, at the root.

@@ -12,6 +12,7 @@ import { metricsDocs } from './features/metrics/routes.ts';
 import { mfaDocs } from './features/mfa/docs.ts';
 import { oidcDocs } from './features/oidc/docs.ts';
 import { pageDocs } from './features/pages/docs.ts';
+import { consoleDocs } from './features/console/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
 import { rbacDocs } from './features/rbac/routes.ts';
 import { sessionDocs } from './features/sessions/docs.ts';
@@ -37,5 +38,6 @@ export function allRouteDocs(): RouteDoc[] {
     ...federationDocs,
     ...metricsDocs,
     ...pageDocs,
+    ...consoleDocs,
   ];
 }

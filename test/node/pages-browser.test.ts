@@ -8,15 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import axe from 'axe-core';
 import pg from 'pg';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/stack/postgres.ts';
+import { axeViolations, CHROMIUM, IN_CI, tryInline } from './browser-helpers.ts';
 
-const CHROMIUM = process.env.GATEHOUSE_CHROMIUM ?? '/usr/bin/chromium';
-/** In CI a missing browser is a broken machine, not a reason to skip: the test fails instead. */
-const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 const READY_WITHIN_MS = 90_000;
 const PASSWORD = 'correct horse battery staple';
 
@@ -27,49 +24,6 @@ function groupAlive(pgid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
-}
-
-interface Violation {
-  id: string;
-  nodes: { target: string[] }[];
-}
-
-async function axeViolations(page: Page): Promise<Violation[]> {
-  // Runtime evaluation through the DevTools protocol is not page script: the CSP does not apply.
-  await page.evaluate(axe.source);
-  return page.evaluate(async () => {
-    const result = await (
-      globalThis as unknown as { axe: { run(): Promise<{ violations: Violation[] }> } }
-    ).axe.run();
-    return result.violations.map((v) => ({
-      id: v.id,
-      nodes: v.nodes.map((n) => ({ target: n.target })),
-    }));
-  });
-}
-
-/** Adds an inline script and an inline style through the DOM; reports what ran and what CSP said. */
-const INLINE_PROBE = `new Promise((resolve) => {
-  const violations = [];
-  document.addEventListener('securitypolicyviolation', (e) => violations.push(e.effectiveDirective));
-  globalThis.inlineRan = false;
-  const script = document.createElement('script');
-  script.textContent = 'globalThis.inlineRan = true;';
-  document.body.appendChild(script);
-  const style = document.createElement('style');
-  style.textContent = 'body { outline: 7px solid rgb(255, 0, 0) !important; }';
-  document.head.appendChild(style);
-  setTimeout(() => resolve({
-    violations,
-    scriptRan: globalThis.inlineRan === true,
-    styleApplied: getComputedStyle(document.body).outlineWidth === '7px',
-  }), 500);
-})`;
-
-function tryInline(
-  page: Page,
-): Promise<{ violations: string[]; scriptRan: boolean; styleApplied: boolean }> {
-  return page.evaluate(INLINE_PROBE);
 }
 
 /** A passkey ceremony in the page, without a library: options → create() → verify; the status. */

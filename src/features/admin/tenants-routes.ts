@@ -3,17 +3,17 @@ import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { readJSON } from '../../http/json.ts';
 import { recordAuditEvent } from '../audit/events.ts';
-import { sealSMTPPassword, storeSMTPPassword } from '../mail/repo.ts';
+import { sealSMTPPassword } from '../mail/repo.ts';
 import { SLUG } from '../tenants/context.ts';
-import { createTenant, validateCORSOrigins } from '../tenants/service.ts';
+import { validateCORSOrigins } from '../tenants/service.ts';
 import { retireSigningKey, rotateSigningKey } from '../tokens/rotation.ts';
 import type { Deps } from '../../deps.ts';
 import type { SigningAlgorithm } from '../tokens/keys.ts';
 import { adminActor, adminEvent, type AdminActor } from './audit.ts';
+import { createTenantByAdmin } from './tenants-service.ts';
 import { requireScope, type AdminEnv } from './auth.ts';
 import { pageQuerySchema, pageSchema, readQuery } from './pagination.ts';
 import {
-  newTenantSettings,
   settingsView,
   storedPatch,
   tenantSettingsPatchSchema,
@@ -24,7 +24,6 @@ import {
   getTenant,
   listSigningKeys,
   listTenants,
-  readTenantRecording,
   updateTenant,
   type AdminTenant,
 } from './tenants-repo.ts';
@@ -112,35 +111,7 @@ tenantRoutes.post('/tenants', requireScope('tenants:write'), async (c) => {
   if (c.var.admin.tenantSlug !== null)
     throw new AppError('forbidden', 'a key bound to one tenant cannot create tenants');
   const input = await readJSON(c, createTenantRequestSchema);
-  const { deps } = c.var;
-  const by = adminActor(c);
-  const created = await createTenant(
-    { db: deps.db, secretKey: deps.config.secretKey, random: deps.random },
-    {
-      slug: input.slug,
-      name: input.name,
-      settings: newTenantSettings(input.settings),
-      corsOrigins: validateCORSOrigins(input.cors_origins),
-      hostnames: input.hostnames,
-    },
-  );
-  // The sealed password is bound to the tenant's id, known only now: one more round trip.
-  const password = input.settings.mail?.password;
-  if (typeof password === 'string')
-    await storeSMTPPassword(
-      deps.db,
-      created.id,
-      await sealSMTPPassword(deps.config.secretKey, created.id, password),
-    );
-  // createTenant owns its batch, so the event follows in the read-back round trip.
-  const event = adminEvent(
-    by,
-    'admin.tenant.created',
-    created.id,
-    { type: 'tenant', id: created.id },
-    { slug: created.slug },
-  );
-  const tenant = (await readTenantRecording(deps.db, created.id, event)) ?? unknownTenant();
+  const tenant = await createTenantByAdmin(c.var.deps, input, adminActor(c));
   return c.json({ tenant: tenantView(tenant) }, 201);
 });
 

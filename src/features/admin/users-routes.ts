@@ -12,10 +12,10 @@ import { adminActor } from './audit.ts';
 import { requireScope, type AdminEnv } from './auth.ts';
 import { pageQuerySchema, pageSchema, pathUUID, readQuery } from './pagination.ts';
 import { pathSlug } from './tenants-routes.ts';
+import { createUserByAdmin } from './users-service.ts';
 import {
   deleteUser,
   getUser,
-  insertUser,
   listUserSessionsBySlug,
   listUsers,
   revokeAllUserSessions,
@@ -134,30 +134,7 @@ userRoutes.get('/tenants/:slug/users', requireScope('users:read'), async (c) => 
 userRoutes.post('/tenants/:slug/users', requireScope('users:write'), async (c) => {
   const slug = pathSlug(c.req.param('slug'));
   const input = await readJSON(c, createUserRequestSchema);
-  const { deps } = c.var;
-  const by = adminActor(c);
-  const tenant = await findTenant(deps.db, { ref: { by: 'slug', slug }, tenant: null });
-  if (tenant === null) throw new AppError('unknown_tenant', 'no such tenant');
-  const emailText = input.email.trim();
-  let passwordHash: string | null = null;
-  if (input.password !== undefined) {
-    checkPasswordPolicy(tenant.settings.passwordPolicy, input.password, emailText);
-    passwordHash = await deps.passwords.hash(input.password, newSalt(deps.random));
-  }
-  const user = await insertUser(
-    deps.db,
-    {
-      id: crypto.randomUUID(),
-      tenantId: tenant.id,
-      email: emailText,
-      emailNormalized: normalizeEmail(emailText),
-      name: input.name,
-      passwordHash,
-      emailVerified: input.email_verified,
-    },
-    by,
-  );
-  if (user === null) throw new AppError('email_taken', 'an account with this email exists');
+  const user = await createUserByAdmin(c.var.deps, slug, input, adminActor(c));
   return c.json({ user: userView(user) }, 201);
 });
 

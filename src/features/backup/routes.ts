@@ -4,10 +4,9 @@ import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { readJSON } from '../../http/json.ts';
 import { assertCleanText } from '../../http/text.ts';
-import { recordAuditEvent } from '../audit/events.ts';
-import { adminActor, adminEvent } from '../admin/audit.ts';
+import { adminActor } from '../admin/audit.ts';
 import { requireScope, type AdminEnv } from '../admin/auth.ts';
-import { startExport } from './export.ts';
+import { exportTenantByAdmin } from './admin-export.ts';
 import { importTenant } from './import.ts';
 import { listBackups, type StoredBackup } from './storage.ts';
 
@@ -20,40 +19,13 @@ export const backupRoutes = new Hono<AdminEnv>();
 
 backupRoutes.post('/tenants/:slug/export', requireScope('backups:export'), async (c) => {
   const { passphrase } = await readJSON(c, exportRequestSchema);
-  const { deps } = c.var;
-  const by = adminActor(c);
-  const started = await startExport(deps, c.req.param('slug'), passphrase, {
-    kdf: deps.archiveKDF,
-    random: deps.random,
-    now: by.at,
-  });
-  // Recorded when the archive starts; a failure part-way shows as a cut download and in the log.
-  await recordAuditEvent(
-    deps.db,
-    adminEvent(
-      by,
-      'admin.tenant.exported',
-      started.tenant.id,
-      { type: 'tenant', id: started.tenant.id },
-      {
-        schema_version: started.metadata.schemaVersion,
-      },
-    ),
+  const exported = await exportTenantByAdmin(
+    c.var.deps,
+    c.req.param('slug'),
+    passphrase,
+    adminActor(c),
   );
-  started.done.catch((error: unknown) => {
-    deps.log.error('tenant export failed part-way', {
-      tenantSlug: started.tenant.slug,
-      error: String(error),
-    });
-  });
-  const filename = `${started.tenant.slug}-${by.at.toISOString().replace(/[:.]/g, '-')}.bkp1`;
-  return new Response(started.archive, {
-    headers: {
-      'Content-Type': 'application/octet-stream',
-      'Content-Disposition': `attachment; filename="${filename}"`,
-      'Cache-Control': 'no-store',
-    },
-  });
+  return new Response(exported.archive, { headers: exported.headers });
 });
 
 backupRoutes.post('/tenants/import', requireScope('backups:import'), async (c) => {
