@@ -189,13 +189,19 @@ export function createClient(options: ClientOptions) {
     },
     mfa: {
       status: () => authed('get', '/v1/auth/mfa') as never as Result<'/v1/auth/mfa', 'get'>,
+      /** Signed in, or with the `mfa_token` of a sign-in that must enrol first. */
       enrollTOTP: (body: Body<'/v1/auth/mfa/totp/enroll', 'post'> = {}) =>
-        authed('post', '/v1/auth/mfa/totp/enroll', body) as never as Result<
+        (body.mfa_token === undefined
+          ? authed('post', '/v1/auth/mfa/totp/enroll', body)
+          : call('post', '/v1/auth/mfa/totp/enroll', body)) as never as Result<
           '/v1/auth/mfa/totp/enroll',
           'post'
         >,
+      /** With an `mfa_token`, this ends that sign-in (the session, or tokens in token mode). */
       verifyTOTP: (body: Body<'/v1/auth/mfa/totp/verify', 'post'>) =>
-        authed('post', '/v1/auth/mfa/totp/verify', body) as never as Result<
+        (body.mfa_token === undefined
+          ? authed('post', '/v1/auth/mfa/totp/verify', body)
+          : signIn('/v1/auth/mfa/totp/verify', body)) as never as Result<
           '/v1/auth/mfa/totp/verify',
           'post'
         >,

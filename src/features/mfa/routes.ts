@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { AppEnv } from '../../app-env.ts';
 import { clientInfo } from '../../http/client.ts';
 import { readJSON } from '../../http/json.ts';
-import { writeSessionCookie } from '../sessions/cookie.ts';
 import { requestSession, requireSession } from '../sessions/routes.ts';
 import { deliverSession, sessionDelivery } from '../sessions/delivery.ts';
 import {
@@ -21,7 +20,12 @@ const mfaToken = z.string().min(20).max(200);
 const code = z.string().trim().min(1).max(64);
 
 export const totpEnrollBody = z.object({ mfa_token: mfaToken.optional() });
-export const totpVerifyBody = z.object({ code, mfa_token: mfaToken.optional() });
+export const totpVerifyBody = z.object({
+  code,
+  mfa_token: mfaToken.optional(),
+  /** Only with `mfa_token` (a sign-in that ends in enrolment): how the new session is handed over. */
+  session_delivery: sessionDelivery,
+});
 export const totpDisableBody = z.object({
   code: code.optional(),
   password: z.string().min(1).max(1024).optional(),
@@ -60,26 +64,19 @@ mfaRoutes.post('/v1/auth/mfa/totp/enroll', async (c) => {
 
 mfaRoutes.post('/v1/auth/mfa/totp/verify', async (c) => {
   const input = await readJSON(c, totpVerifyBody);
-  const { deps, tenantScope } = c.var;
+  const { deps } = c.var;
   const subject = await enrolSubject(c, input.mfa_token);
   const result = await verifyTOTPEnrolment(deps, subject, input.code, clientInfo(c));
   c.header('Cache-Control', 'no-store');
   const signedIn = result.signedIn;
-  if (signedIn !== null) {
-    writeSessionCookie(
-      c,
-      deps.config,
-      tenantScope.ref,
-      signedIn.tenant,
-      signedIn.token,
-      signedIn.expiresAt,
-    );
-  }
+  const delivered =
+    signedIn === null ? {} : await deliverSession(c, signedIn, input.session_delivery);
   return c.json({
     status: 'enabled',
     // Shown once: only hashes are kept.
     recovery_codes: result.recoveryCodes,
     ...(signedIn === null ? {} : { user: signedIn.user, session: signedIn.session }),
+    ...delivered,
   });
 });
 

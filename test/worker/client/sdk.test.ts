@@ -343,6 +343,30 @@ describe('@gatehouse/client in token mode (no cookies at all)', () => {
     expect(malformed.response.status).toBe(401);
   });
 
+  it('ends a sign-in that must enrol TOTP first with tokens, not a cookie', async () => {
+    const required = await makeTenant({
+      corsOrigins: [APP_ORIGIN],
+      settings: { mfa: { policy: 'required', adminRoles: [] } },
+    });
+    const clock = new ManualClock(new Date());
+    const b = browser(required.slug, { mode: 'token', cookies: false, send: withClock(clock) });
+    const email = uniqueEmail();
+    await b.client.register({ email, password: PASSWORD });
+    const step = await b.client.login({ email, password: PASSWORD });
+    if (!isMfaRequired(step)) throw new Error('expected the enrolment step');
+    expect(step.enrollment_required).toBe(true);
+    const enrolment = await b.client.mfa.enrollTOTP({ mfa_token: step.mfa_token });
+    const secret = decodeTOTPSecret(enrolment.secret as string);
+    clock.advance(30);
+    const done = await b.client.mfa.verifyTOTP({
+      mfa_token: step.mfa_token,
+      code: codeAt(secret, clock.now()),
+    });
+    expect((done as { tokens?: { token_type: string } }).tokens?.token_type).toBe('Bearer');
+    expect(b.sent.at(-1)!.sent.response.headers.get('Set-Cookie')).toBeNull();
+    expect((await b.client.session()).user?.email).toBe(email);
+  });
+
   it('refuses a sign-in with the wrong password in token mode, delivering nothing', async () => {
     const { email } = await signedUp();
     const b = browser(tenant.slug, { mode: 'token', cookies: false });

@@ -1577,6 +1577,11 @@ export interface operations {
         'application/json': {
           code: string;
           mfa_token?: string;
+          /**
+           * @description `token`: answer with access and refresh tokens and set no cookie
+           * @enum {string}
+           */
+          session_delivery?: 'cookie' | 'token';
         };
       };
     };
