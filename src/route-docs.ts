@@ -13,6 +13,7 @@ import { oidcDocs } from './features/oidc/docs.ts';
 import { pageDocs } from './features/pages/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
 import { rbacDocs } from './features/rbac/routes.ts';
+import { privacyDocs } from './features/privacy/docs.ts';
 import { sessionDocs } from './features/sessions/docs.ts';
 import { tokenDocs } from './features/tokens/docs.ts';
 
@@ -24,6 +25,7 @@ export function allRouteDocs(): RouteDoc[] {
     ...accountDocs,
     ...emailDocs,
     ...sessionDocs,
+    ...privacyDocs,
     ...consentDocs,
     ...tokenDocs,
     ...mfaDocs,
