@@ -28,6 +28,22 @@ beforeAll(async () => {
   tenant = await makeTenant();
 });
 
+/** The export's shape as these tests read it (its contract is userExportResponseSchema). */
+type Row = Record<string, unknown>;
+interface ExportBody {
+  [section: string]: unknown;
+  profile: Row;
+  identities: Row[];
+  sessions: Row[];
+  passkeys: Row[];
+  mfa: Row;
+  organizations: Row[];
+  roles: Row[];
+  groups: Row[];
+  attributes: Row[];
+  audit_events: Array<Row & { type: string }>;
+}
+
 interface Account {
   jar: CookieJar;
   email: string;
@@ -153,7 +169,7 @@ describe('export: GET /v1/auth/me/export', () => {
     expect(sent.response.status).toBe(200);
     expect(await sent.roundTrips()).toBe(2);
     expect(sent.response.headers.get('Cache-Control')).toBe('no-store');
-    const data = await sent.json<Record<string, any>>();
+    const data = await sent.json<ExportBody>();
     expect(Object.keys(data).sort()).toEqual(
       [
         'attributes',
@@ -351,7 +367,7 @@ describe('admin twins: export and erase', () => {
     });
     expect(exported.response.status).toBe(200);
     expect(await exported.roundTrips()).toBe(2);
-    const data = await exported.json<Record<string, any>>();
+    const data = await exported.json<ExportBody>();
     expect(data.profile).toMatchObject({ id: account.id, email: account.email });
     expect(data.sessions).toHaveLength(1);
 
