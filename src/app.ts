@@ -19,6 +19,7 @@ import { passkeyRoutes } from './features/passkeys/routes.ts';
 import { assetRoutes } from './features/pages/assets.ts';
 import { pageRoutes } from './features/pages/routes.ts';
 import { allRouteDocs } from './route-docs.ts';
+import { avatarRoutes } from './features/avatars/routes.ts';
 import { privacyRoutes } from './features/privacy/routes.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import { tenantCORS, tenantScope } from './features/tenants/middleware.ts';
@@ -129,6 +130,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   tenantAPI.route('/', accountRoutes);
   tenantAPI.route('/', sessionRoutes);
   tenantAPI.route('/', privacyRoutes);
+  tenantAPI.route('/', avatarRoutes);
   tenantAPI.route('/', tokenRoutes);
   tenantAPI.route('/', mfaRoutes);
   tenantAPI.route('/', passkeyRoutes);

@@ -8,6 +8,7 @@ import { checkPasswordPolicy, newSalt } from '../accounts/password.ts';
 import { normalizeEmail } from '../accounts/service.ts';
 import { queueTokenMail } from '../email/mails.ts';
 import { VERIFY_TOKEN_TTL_SECONDS, newEmailToken } from '../email/tokens.ts';
+import { dropAvatar } from '../avatars/storage.ts';
 import { eraseUser } from '../privacy/erase-repo.ts';
 import { readUserExport } from '../privacy/export-repo.ts';
 import { findTenant } from '../tenants/repo.ts';
@@ -241,6 +242,7 @@ userRoutes.delete('/tenants/:slug/users/:id', requireScope('users:write'), async
   });
   if (!erasure.tenantFound) throw new AppError('unknown_tenant', 'no such tenant');
   if (!erasure.erased) throw new AppError('not_found', 'no such user');
+  await dropAvatar(c.var.deps, erasure.avatarKey, erasure.avatarStillUsed);
   return c.json({ status: 'deleted', audit_events_scrubbed: erasure.scrubbedEvents });
 });
 

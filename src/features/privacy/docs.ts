@@ -11,6 +11,7 @@ const profileSchema = z.object({
     name: z.string().nullable(),
     locale: z.string().nullable(),
     zoneinfo: z.string().nullable(),
+    avatar_url: z.url().nullable(),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
   }),
@@ -70,5 +71,38 @@ export const privacyDocs: RouteDoc[] = [
       401: { description: '`unauthorized`' },
       403: fresh,
     },
+  },
+  {
+    method: 'put',
+    path: '/v1/auth/me/avatar',
+    summary: 'Upload an avatar: the raw PNG, JPEG or WebP bytes (by magic number), at most 5 MiB',
+    tag: 'end-user',
+    auth: 'session',
+    responses: {
+      200: {
+        description: 'stored',
+        schema: z.object({ avatar_url: z.url(), content_type: z.string() }),
+      },
+      413: { description: '`payload_too_large`: over 5 MiB (declared or counted)' },
+      415: { description: '`unsupported_media_type`: not PNG, JPEG or WebP by its bytes' },
+    },
+  },
+  {
+    method: 'delete',
+    path: '/v1/auth/me/avatar',
+    summary: 'Remove the avatar',
+    tag: 'end-user',
+    auth: 'session',
+    responses: {
+      200: { description: 'removed', schema: z.object({ status: z.literal('removed') }) },
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/avatars/:hash',
+    summary: 'An avatar image (immutable; nosniff; a CSP that runs nothing)',
+    tag: 'end-user',
+    auth: 'none',
+    responses: { 200: { description: 'the image' }, 404: { description: '`not_found`' } },
   },
 ];

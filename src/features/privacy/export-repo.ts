@@ -34,7 +34,7 @@ export async function readUserExport(
     with usr as (select * from users where tenant_id = ${tenant} and id = ${u})
     select json_build_object(
       'profile', (select json_build_object('id', id, 'email', email, 'email_verified', email_verified,
-        'name', name, 'locale', locale, 'zoneinfo', zoneinfo, 'has_password', password_hash is not null,
+        'name', name, 'locale', locale, 'zoneinfo', zoneinfo, 'avatar_key', avatar_key, 'has_password', password_hash is not null,
         'disabled_at', disabled_at, 'created_at', created_at, 'updated_at', updated_at) from usr),
       'identities', ${list(sql`select 'email' as provider, email as subject, email_verified as verified,
         password_hash is not null as has_password, created_at from usr`)},

@@ -10,6 +10,8 @@ export interface Profile {
   name: string | null;
   locale: string | null;
   zoneinfo: string | null;
+  /** The avatar's content hash (src/features/avatars), or null. */
+  avatarKey: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -32,13 +34,14 @@ function readProfile(row: Record<string, unknown> | undefined): Profile | null {
     name: text(row.name),
     locale: text(row.locale),
     zoneinfo: text(row.zoneinfo),
+    avatarKey: text(row.avatar_key),
     createdAt: timestamp(row.created_at),
     updatedAt: timestamp(row.updated_at),
   };
 }
 
 const COLUMNS = sql.raw(
-  'id, email, email_verified, name, locale, zoneinfo, created_at, updated_at',
+  'id, email, email_verified, name, locale, zoneinfo, avatar_key, created_at, updated_at',
 );
 
 export async function readProfileRow(

@@ -2,9 +2,11 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../../app-env.ts';
 import { clientInfo } from '../../http/client.ts';
+import { avatarURL } from '../avatars/routes.ts';
 import { readJSON } from '../../http/json.ts';
 import { clearSessionCookie } from '../sessions/cookie.ts';
 import { requireSession } from '../sessions/routes.ts';
+import { issuerURL } from '../tenants/context.ts';
 import type { Profile } from './profile-repo.ts';
 import { eraseOwnAccount, exportOwnData, readProfile, updateProfile } from './service.ts';
 
@@ -42,7 +44,7 @@ export const profilePatchBody = z.strictObject({
     .optional(),
 });
 
-export function profileView(profile: Profile) {
+export function profileView(profile: Profile, issuer: string) {
   return {
     id: profile.id,
     email: profile.email,
@@ -50,6 +52,7 @@ export function profileView(profile: Profile) {
     name: profile.name,
     locale: profile.locale,
     zoneinfo: profile.zoneinfo,
+    avatar_url: avatarURL(issuer, profile.avatarKey),
     created_at: profile.createdAt.toISOString(),
     updated_at: profile.updatedAt.toISOString(),
   };
@@ -59,14 +62,21 @@ export const privacyRoutes = new Hono<AppEnv>();
 
 /** Two round trips: the session check, then the profile. */
 privacyRoutes.get('/v1/auth/me', requireSession({ write: false }), async (c) => {
-  return c.json({ user: profileView(await readProfile(c.var.deps, c.var.auth)) });
+  return c.json({
+    user: profileView(
+      await readProfile(c.var.deps, c.var.auth),
+      issuerURL(c.var.deps.config, c.var.auth.tenant.slug),
+    ),
+  });
 });
 
 /** Two round trips: the session check, then the change with its audit event. */
 privacyRoutes.patch('/v1/auth/me', requireSession({ write: true }), async (c) => {
   const input = await readJSON(c, profilePatchBody);
   const profile = await updateProfile(c.var.deps, c.var.auth, input, clientInfo(c));
-  return c.json({ user: profileView(profile) });
+  return c.json({
+    user: profileView(profile, issuerURL(c.var.deps.config, c.var.auth.tenant.slug)),
+  });
 });
 
 /** Two round trips: the session check, then the whole export in one statement. */

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import type { ClientInfo, Authenticated } from '../sessions/service.ts';
+import { dropAvatar } from '../avatars/storage.ts';
 import { eraseUser } from './erase-repo.ts';
 import { readUserExport, type UserExport } from './export-repo.ts';
 import {
@@ -75,5 +76,6 @@ export async function eraseOwnAccount(deps: Deps, auth: Authenticated): Promise<
     },
   });
   if (!erasure.erased) throw new AppError('unauthorized', 'no valid session');
+  await dropAvatar(deps, erasure.avatarKey, erasure.avatarStillUsed);
   return erasure.scrubbedEvents;
 }
