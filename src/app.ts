@@ -22,6 +22,8 @@ import { passkeyRoutes } from './features/passkeys/routes.ts';
 import { assetRoutes } from './features/pages/assets.ts';
 import { pageRoutes } from './features/pages/routes.ts';
 import { allRouteDocs } from './route-docs.ts';
+import { avatarRoutes } from './features/avatars/routes.ts';
+import { privacyRoutes } from './features/privacy/routes.ts';
 import { sessionRoutes } from './features/sessions/routes.ts';
 import { tenantCORS, tenantScope } from './features/tenants/middleware.ts';
 import { tokenRoutes } from './features/tokens/routes.ts';
@@ -134,6 +136,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     tenantAPI.use(path, credentialTimingFloor);
   tenantAPI.route('/', accountRoutes);
   tenantAPI.route('/', sessionRoutes);
+  tenantAPI.route('/', privacyRoutes);
+  tenantAPI.route('/', avatarRoutes);
   tenantAPI.route('/', tokenRoutes);
   tenantAPI.route('/', mfaRoutes);
   tenantAPI.route('/', passkeyRoutes);

@@ -33,6 +33,8 @@ export interface Deps {
   /** Counters shared by every isolate (Upstash Redis). */
   rateLimiter: RateLimiter;
   blobs: R2Bucket | null;
+  /** User avatars (src/features/avatars); null when the binding is missing. */
+  avatars: R2Bucket | null;
   /** Outgoing mail, queued for delivery off the request path (src/features/mail). */
   mail: Mailer;
   /** SMTP itself (worker-mailer over `connect()`): the queue consumer and the admin test mail. */
@@ -70,6 +72,7 @@ export function createDeps(input: DepsInput): Deps {
         ? unconfiguredRateLimiter
         : createUpstashRateLimiter(input.config.redis),
     blobs: input.env.BACKUPS === undefined ? null : boundedBucket(input.env.BACKUPS),
+    avatars: input.env.AVATARS === undefined ? null : boundedBucket(input.env.AVATARS),
     mail: createQueueMailer(input.env.MAIL_QUEUE ?? null, () => systemClock.now()),
     mailSender: smtpSender,
     archiveKDF: pbkdf2SHA256,

@@ -42,6 +42,8 @@ export interface Env {
   /** Operators' password minimum; may raise the floor of 12, never lower it. */
   OPERATOR_PASSWORD_MIN_LENGTH?: string;
   BACKUPS?: R2Bucket;
+  /** Avatars (issue 17): content-addressed images, at most 5 MiB each. */
+  AVATARS?: R2Bucket;
   BACKUP_QUEUE?: Queue<unknown>;
   /** Outgoing mail (src/features/mail): requests enqueue, the same Worker's consumer sends. */
   MAIL_QUEUE?: Queue<unknown>;

@@ -71,6 +71,7 @@ export type ErrorCode =
   | 'unsupported_response_type'
   | 'unsupported_token_type'
   | 'login_required'
+  | 'reauthentication_required'
   | 'consent_required'
   | 'access_denied'
   | 'invalid_state'
@@ -95,6 +96,8 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_token: 401,
   invalid_grant: 400,
   forbidden: 403,
+  // Export and erasure ask for a sign-in within the last 5 minutes (src/features/privacy).
+  reauthentication_required: 403,
   origin_not_allowed: 403,
   insufficient_scope: 403,
   conflict: 409,

@@ -15,6 +15,7 @@ import { pageDocs } from './features/pages/docs.ts';
 import { consoleDocs } from './features/console/docs.ts';
 import { healthDocs } from './features/health/docs.ts';
 import { rbacDocs } from './features/rbac/routes.ts';
+import { privacyDocs } from './features/privacy/docs.ts';
 import { sessionDocs } from './features/sessions/docs.ts';
 import { tokenDocs } from './features/tokens/docs.ts';
 
@@ -26,6 +27,7 @@ export function allRouteDocs(): RouteDoc[] {
     ...accountDocs,
     ...emailDocs,
     ...sessionDocs,
+    ...privacyDocs,
     ...consentDocs,
     ...tokenDocs,
     ...mfaDocs,

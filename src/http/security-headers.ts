@@ -53,7 +53,12 @@ export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
   headers.set('Referrer-Policy', 'no-referrer');
   headers.set('X-Frame-Options', 'DENY');
   const isHTML = /^text\/html\b/i.test(headers.get('Content-Type') ?? '');
-  headers.set('Content-Security-Policy', isHTML ? pageCSP(c.var.pagePolicy) : API_CSP);
+  // Served images (avatars) are also sandboxed: opened as a document, they still run nothing.
+  const isImage = /^image\//i.test(headers.get('Content-Type') ?? '');
+  headers.set(
+    'Content-Security-Policy',
+    isHTML ? pageCSP(c.var.pagePolicy) : isImage ? `${API_CSP}; sandbox` : API_CSP,
+  );
   // The schema's default is production: an unset ENVIRONMENT is treated as one.
   if ((c.env.ENVIRONMENT?.trim() || 'production') === 'production') {
     headers.set('Strict-Transport-Security', HSTS);

@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAuditEvent } from '../../src/features/audit/events.ts';
+import { sql } from 'drizzle-orm';
 import { sealChain } from '../../src/features/audit/service.ts';
+import { eraseUser } from '../../src/features/privacy/erase-repo.ts';
 import { decodeBase64 } from '../../src/lib/encoding.ts';
 import { openDatabase, type OpenDatabase } from '../../scripts/lib/database.ts';
 import { applyMigrations } from '../../scripts/stack/migrate.ts';
@@ -83,5 +85,63 @@ describe('audit-verify', () => {
     expect(deleted.stdout).toMatch(/BROKEN at #2 \(missing\)/);
 
     expect(cli('audit-verify', '--tenant', 'nobody').status).toBe(1);
-  }, 60_000);
+  }, 180_000);
+
+  it('still reports intact after a user is erased: personal fields sit under a commitment', async () => {
+    expect(cli('create-tenant', '--slug=erasure', '--name=Erasure').status).toBe(0);
+    const tenantId = String(
+      (await client.query('select id from tenants where slug = $1', ['erasure'])).rows[0].id,
+    );
+    const email = 'erase-me@example.com';
+    const userId = String(
+      (
+        await client.query(
+          `insert into users (tenant_id, email, email_normalized) values ($1, $2, $2) returning id`,
+          [tenantId, email],
+        )
+      ).rows[0].id,
+    );
+    const secretKey = decodeBase64(SECRET_KEY);
+    const about = (i: number) => ({
+      tenantId,
+      type: 'security.test.personal' as const,
+      actor: { type: 'user' as const, id: userId },
+      target: { type: 'user', id: userId },
+      ip: `192.0.2.${i}`,
+      userAgent: 'erasure-test',
+      details: { i, email, user_id: userId },
+      at: new Date(),
+    });
+    await recordAuditEvent(database.db, about(1));
+    await recordAuditEvent(database.db, { ...about(0), actor: { type: 'system' }, target: null });
+    await recordAuditEvent(database.db, about(2));
+    await sealChain({ db: database.db, secretKey }, tenantId);
+    await recordAuditEvent(database.db, about(3)); // still unsealed when the user is erased
+    // (No CLI call between here and the erasure: the local Neon endpoint drops idle keep-alive
+    // sockets while a CLI runs, and the next query through `database.db` would meet a reset one.)
+
+    const erasure = await eraseUser(database.db, {
+      tenant: sql`${tenantId}::uuid`,
+      userId,
+      event: { type: 'security.user.erased', actor: { type: 'system' }, at: new Date() },
+    });
+    expect(erasure).toMatchObject({ tenantFound: true, erased: true, scrubbedEvents: 4 });
+    await sealChain({ db: database.db, secretKey }, tenantId);
+
+    const rows = await client.query(
+      `select count(*)::int as n from audit_events e where e::text ilike $1 or e::text ilike $2`,
+      [`%${userId}%`, `%${email}%`],
+    );
+    expect(rows.rows[0].n).toBe(0);
+    const verified = cli('audit-verify', '--tenant', 'erasure');
+    expect(verified.status, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/intact: 5 events verified up to #5/);
+
+    // A scrubbed field written back (a partial undo, or any other edit) is caught.
+    await client.query(
+      `update audit_events set ip = '192.0.2.1' where tenant_id = $1 and seq = 1`,
+      [tenantId],
+    );
+    expect(cli('audit-verify', '--tenant', 'erasure').stdout).toMatch(/BROKEN at #1 \(edited\)/);
+  }, 180_000);
 });

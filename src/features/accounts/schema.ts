@@ -24,6 +24,11 @@ export const users = pgTable(
     /** Trimmed and lower-cased: the unique key, so concurrent sign-ups cannot both win. */
     emailNormalized: text('email_normalized').notNull(),
     name: text('name'),
+    /** OIDC `locale` (BCP 47) and `zoneinfo` (IANA time zone), set by the user (PATCH /v1/auth/me). */
+    locale: text('locale'),
+    zoneinfo: text('zoneinfo'),
+    /** SHA-256 (hex) of the avatar image, the R2 object `avatars/<hash>`; null: none. */
+    avatarKey: text('avatar_key'),
     passwordHash: text('password_hash'),
     emailVerified: boolean('email_verified').notNull().default(false),
     disabledAt: timestamp('disabled_at', { withTimezone: true }),

@@ -264,22 +264,6 @@ export function setUserDisabled(
   );
 }
 
-export function deleteUser(
-  db: Database,
-  slug: string,
-  userId: string,
-  by: AdminActor,
-): Promise<UserLookup> {
-  return writeUser(
-    db,
-    slug,
-    (tenant) =>
-      sql`delete from users where tenant_id = ${tenant} and id = ${userId}::uuid returning *`,
-    'admin.user.deleted',
-    by,
-  );
-}
-
 /** New password hash; every session of the user revoked. */
 export function setUserPassword(
   db: Database,

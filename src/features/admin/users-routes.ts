@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { pgErrorCode } from '../../db/schema-version.ts';
@@ -7,6 +8,9 @@ import { checkPasswordPolicy, newSalt } from '../accounts/password.ts';
 import { normalizeEmail } from '../accounts/service.ts';
 import { queueTokenMail } from '../email/mails.ts';
 import { VERIFY_TOKEN_TTL_SECONDS, newEmailToken } from '../email/tokens.ts';
+import { dropAvatar } from '../avatars/storage.ts';
+import { eraseUser } from '../privacy/erase-repo.ts';
+import { readUserExport } from '../privacy/export-repo.ts';
 import { findTenant } from '../tenants/repo.ts';
 import { adminActor } from './audit.ts';
 import { requireScope, type AdminEnv } from './auth.ts';
@@ -14,7 +18,6 @@ import { pageQuerySchema, pageSchema, pathUUID, readQuery } from './pagination.t
 import { pathSlug } from './tenants-routes.ts';
 import { createUserByAdmin } from './users-service.ts';
 import {
-  deleteUser,
   getUser,
   listUserSessionsBySlug,
   listUsers,
@@ -59,6 +62,23 @@ export const updateUserRequestSchema = z.strictObject({
   email_verified: z.boolean().optional(),
 });
 export const setUserPasswordRequestSchema = z.strictObject({ password });
+export const userErasedResponseSchema = z.object({
+  status: z.literal('deleted'),
+  audit_events_scrubbed: z.number().int(),
+});
+export const userExportResponseSchema = z.object({
+  exported_at: z.iso.datetime(),
+  profile: z.record(z.string(), z.unknown()),
+  identities: z.array(z.record(z.string(), z.unknown())),
+  sessions: z.array(z.record(z.string(), z.unknown())),
+  passkeys: z.array(z.record(z.string(), z.unknown())),
+  mfa: z.record(z.string(), z.unknown()),
+  organizations: z.array(z.record(z.string(), z.unknown())),
+  roles: z.array(z.record(z.string(), z.unknown())),
+  groups: z.array(z.record(z.string(), z.unknown())),
+  attributes: z.array(z.record(z.string(), z.unknown())),
+  audit_events: z.array(z.record(z.string(), z.unknown())),
+});
 export const revokeUserSessionsResponseSchema = z.object({ revoked: z.number().int() });
 export const userSessionSchema = z.object({
   id: z.uuid(),
@@ -184,10 +204,43 @@ userRoutes.post('/tenants/:slug/users/:id/enable', requireScope('users:write'), 
   return c.json({ user: userView(user) });
 });
 
+/**
+ * The same erasure as DELETE /v1/auth/me (src/features/privacy/erase-repo.ts), one round trip
+ * after the admin check:
+ * credentials, sessions, tokens and memberships go, the user's audit events lose their personal
+ * fields, and the `admin.user.deleted` event names the operator but not the user.
+ */
 userRoutes.delete('/tenants/:slug/users/:id', requireScope('users:write'), async (c) => {
   const { slug, id } = params(c);
-  found(await deleteUser(c.var.deps.db, slug, id, adminActor(c)));
-  return c.json({ status: 'deleted' });
+  const erasure = await eraseUser(c.var.deps.db, {
+    tenant: sql`(select id from tenants where slug = ${slug})`,
+    userId: id,
+    event: { type: 'admin.user.deleted', actor: adminActor(c).actor, at: c.var.deps.clock.now() },
+  });
+  if (!erasure.tenantFound) throw new AppError('unknown_tenant', 'no such tenant');
+  if (!erasure.erased) throw new AppError('not_found', 'no such user');
+  await dropAvatar(c.var.deps, erasure.avatarKey, erasure.avatarStillUsed);
+  return c.json({ status: 'deleted', audit_events_scrubbed: erasure.scrubbedEvents });
+});
+
+/** Everything held about the user, as GET /v1/auth/me/export returns it: one round trip after the admin check. */
+userRoutes.get('/tenants/:slug/users/:id/export', requireScope('users:read'), async (c) => {
+  const { slug, id } = params(c);
+  const { deps } = c.var;
+  const data = await readUserExport(
+    deps.db,
+    sql`(select id from tenants where slug = ${slug})`,
+    id,
+  );
+  if (data === null) {
+    // Rare path (a 404): one more round trip tells an unknown tenant from an unknown user.
+    const tenant = await findTenant(deps.db, { ref: { by: 'slug', slug }, tenant: null });
+    throw tenant === null
+      ? new AppError('unknown_tenant', 'no such tenant')
+      : new AppError('not_found', 'no such user');
+  }
+  c.header('Cache-Control', 'no-store');
+  return c.json({ exported_at: deps.clock.now().toISOString(), ...data });
 });
 
 /** Two round trips: the user and the tenant's policy, then the new hash with sessions revoked. */

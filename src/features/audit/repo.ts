@@ -38,6 +38,10 @@ export function readEvent(row: Record<string, unknown>): SealedEvent {
     requestId: text(row.request_id),
     createdAt: timestamp(row.created_at),
     details: parseJSON(row.details) ?? {},
+    personalSalt: text(row.personal_salt),
+    personalCommitment: text(row.personal_commitment),
+    linkVersion:
+      row.link_version === null || row.link_version === undefined ? null : Number(row.link_version),
     seq: row.seq === null || row.seq === undefined ? null : Number(row.seq),
     prevMac: text(row.prev_mac),
     mac: text(row.mac),
@@ -88,6 +92,8 @@ export interface Link {
   seq: number;
   prevMac: string;
   mac: string;
+  personalSalt: string;
+  personalCommitment: string;
 }
 
 /**
@@ -103,7 +109,10 @@ export async function writeLinks(
   const last = links[links.length - 1];
   if (last === undefined) return;
   const rows = sql.join(
-    links.map((link) => sql`(${link.id}::uuid, ${link.seq}::bigint, ${link.prevMac}, ${link.mac})`),
+    links.map(
+      (link) =>
+        sql`(${link.id}::uuid, ${link.seq}::bigint, ${link.prevMac}, ${link.mac}, ${link.personalSalt}, ${link.personalCommitment})`,
+    ),
     sql`, `,
   );
   await db.batch([
@@ -115,8 +124,9 @@ export async function writeLinks(
       )
       select 1 / (select count(*)::int from moved) as head_was_current`),
     db.execute(sql`
-      update audit_events e set seq = v.seq, prev_mac = v.prev_mac, mac = v.mac
-      from (values ${rows}) as v(id, seq, prev_mac, mac)
+      update audit_events e set seq = v.seq, prev_mac = v.prev_mac, mac = v.mac,
+        personal_salt = v.personal_salt, personal_commitment = v.personal_commitment, link_version = 2
+      from (values ${rows}) as v(id, seq, prev_mac, mac, personal_salt, personal_commitment)
       where e.id = v.id and e.seq is null`),
   ]);
 }

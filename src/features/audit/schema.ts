@@ -4,6 +4,7 @@ import {
   index,
   jsonb,
   pgTable,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -35,6 +36,15 @@ export const auditEvents = pgTable(
     seq: bigint('seq', { mode: 'number' }),
     prevMac: text('prev_mac'),
     mac: text('mac'),
+    /**
+     * Link v2 (docs/audit-chain.md): personal fields (ip, user_agent, a user actor or target id,
+     * details.email/user_id) are covered by personal_commitment = SHA-256(salt, fields), and the
+     * MAC covers the commitment. Erasure nulls the fields and the salt; the chain still verifies.
+     * link_version null: sealed under v1, whose MAC covers the personal fields directly.
+     */
+    personalSalt: text('personal_salt'),
+    personalCommitment: text('personal_commitment'),
+    linkVersion: smallint('link_version'),
   },
   (table) => [
     // A position in a chain is taken once: two sealers racing cannot both seal it.

@@ -3,7 +3,8 @@ import type { Database } from '../../db/client.ts';
 import { KEY_PURPOSE, deriveHMACKey } from '../../lib/keys.ts';
 import { resolveSettings, tenantSettingsSchema } from '../tenants/settings.ts';
 import { parseJSON } from '../tenants/repo.ts';
-import { GLOBAL_CHAIN, linkMAC } from './chain.ts';
+import { encodeBase64url } from '../../lib/encoding.ts';
+import { GLOBAL_CHAIN, hasNoPersonalFields, linkMAC, personalCommitment } from './chain.ts';
 import {
   chainsWithUnsealed,
   countUnsealed,
@@ -90,8 +91,19 @@ export async function sealChain(deps: AuditDeps, chainId: string): Promise<numbe
   let seq = head.headSeq;
   for (const event of events) {
     seq += 1;
-    const mac = await linkMAC(key, chainId, seq, prevMac, event);
-    links.push({ id: event.id, seq, prevMac, mac });
+    // 16 random bytes: a commitment to an IP address must not be open to guessing.
+    const salt = event.personalSalt ?? encodeBase64url(crypto.getRandomValues(new Uint8Array(16)));
+    const commitment = await personalCommitment(event, salt);
+    const link = { ...event, linkVersion: 2, personalCommitment: commitment };
+    const mac = await linkMAC(key, chainId, seq, prevMac, link);
+    links.push({
+      id: event.id,
+      seq,
+      prevMac,
+      mac,
+      personalSalt: salt,
+      personalCommitment: commitment,
+    });
     prevMac = mac;
   }
   await writeLinks(deps.db, chainId, head, links);
@@ -132,6 +144,17 @@ export type VerifyResult =
       message: string;
     };
 
+/**
+ * A v2 link's personal fields: all gone (erased, or never any) is intact; otherwise they must
+ * match the commitment with their salt, so a partial edit is caught. v1 links have no commitment:
+ * their MAC covers the fields. (An erasure racing the sealer can leave a salt behind: harmless.)
+ */
+async function personalIntact(event: SealedEvent): Promise<boolean> {
+  if (event.linkVersion !== 2 || hasNoPersonalFields(event)) return true;
+  if (event.personalSalt === null || event.personalSalt === undefined) return false;
+  return (await personalCommitment(event, event.personalSalt)) === event.personalCommitment;
+}
+
 /** Recomputes the chain from its anchor; reports the first broken link. */
 export async function verifyChain(deps: AuditDeps, chainId: string): Promise<VerifyResult> {
   const isIntact = linkChecker(deps);
@@ -168,7 +191,7 @@ export async function verifyChain(deps: AuditDeps, chainId: string): Promise<Ver
           message: `event ${seq} does not follow event ${seq - 1}`,
         };
       }
-      if (!(await isIntact(chainId, seq, prevMac, event))) {
+      if (!(await isIntact(chainId, seq, prevMac, event)) || !(await personalIntact(event))) {
         return {
           ok: false,
           checked,

@@ -459,6 +459,9 @@ export function remapRow(spec: TableSpec, row: Row, remap: IdRemapper): Row {
     out.seq = null;
     out.prev_mac = null;
     out.mac = null;
+    // The sealer recomputes the commitment (ids changed) and keeps the salt (docs/audit-chain.md).
+    out.personal_commitment = null;
+    out.link_version = null;
   }
   return out;
 }
