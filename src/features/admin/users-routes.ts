@@ -8,15 +8,13 @@ import { checkPasswordPolicy, newSalt } from '../accounts/password.ts';
 import { normalizeEmail } from '../accounts/service.ts';
 import { queueTokenMail } from '../email/mails.ts';
 import { VERIFY_TOKEN_TTL_SECONDS, newEmailToken } from '../email/tokens.ts';
-import { dropAvatar } from '../avatars/storage.ts';
-import { eraseUser } from '../privacy/erase-repo.ts';
 import { readUserExport } from '../privacy/export-repo.ts';
 import { findTenant } from '../tenants/repo.ts';
 import { adminActor } from './audit.ts';
 import { requireScope, type AdminEnv } from './auth.ts';
 import { pageQuerySchema, pageSchema, pathUUID, readQuery } from './pagination.ts';
 import { pathSlug } from './tenants-routes.ts';
-import { createUserByAdmin } from './users-service.ts';
+import { createUserByAdmin, eraseUserByAdmin } from './users-service.ts';
 import {
   getUser,
   listUserSessionsBySlug,
@@ -212,15 +210,8 @@ userRoutes.post('/tenants/:slug/users/:id/enable', requireScope('users:write'), 
  */
 userRoutes.delete('/tenants/:slug/users/:id', requireScope('users:write'), async (c) => {
   const { slug, id } = params(c);
-  const erasure = await eraseUser(c.var.deps.db, {
-    tenant: sql`(select id from tenants where slug = ${slug})`,
-    userId: id,
-    event: { type: 'admin.user.deleted', actor: adminActor(c).actor, at: c.var.deps.clock.now() },
-  });
-  if (!erasure.tenantFound) throw new AppError('unknown_tenant', 'no such tenant');
-  if (!erasure.erased) throw new AppError('not_found', 'no such user');
-  await dropAvatar(c.var.deps, erasure.avatarKey, erasure.avatarStillUsed);
-  return c.json({ status: 'deleted', audit_events_scrubbed: erasure.scrubbedEvents });
+  const scrubbed = await eraseUserByAdmin(c.var.deps, slug, id, adminActor(c));
+  return c.json({ status: 'deleted', audit_events_scrubbed: scrubbed });
 });
 
 /** Everything held about the user, as GET /v1/auth/me/export returns it: one round trip after the admin check. */

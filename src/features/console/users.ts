@@ -8,7 +8,6 @@ import type { AdminEnv } from '../admin/auth.ts';
 import { pathUUID, readQuery } from '../admin/pagination.ts';
 import { pathSlug } from '../admin/tenants-routes.ts';
 import {
-  deleteUser,
   listUsers,
   revokeAllUserSessions,
   setUserDisabled,
@@ -16,7 +15,7 @@ import {
   type UserLookup,
 } from '../admin/users-repo.ts';
 import { createUserRequestSchema, userListQuerySchema } from '../admin/users-routes.ts';
-import { createUserByAdmin } from '../admin/users-service.ts';
+import { createUserByAdmin, eraseUserByAdmin } from '../admin/users-service.ts';
 import { field } from '../pages/layout.ts';
 import { readConsoleForm } from './auth.ts';
 import { checkbox, parseWith, when } from './forms.ts';
@@ -153,26 +152,34 @@ consoleUserRoutes.post('/tenants/:slug/users', async (c) => {
   }
 });
 
-type UserWrite = (slug: string, id: string, c: Context<AdminEnv>) => Promise<UserLookup>;
+type UserWrite = (slug: string, id: string, c: Context<AdminEnv>) => Promise<unknown>;
+
+/** A repository write's lookup, or the API's 404 for an unknown tenant or user. */
+function found(lookup: UserLookup): void {
+  if (lookup === null) throw new AppError('unknown_tenant', 'no such tenant');
+  if (lookup.user === null) throw new AppError('not_found', 'no such user');
+}
 
 /** The API's own repository writes, each with its audit event in the same statement. */
 const WRITES: Record<string, { run: UserWrite; done: string; confirm?: string }> = {
   disable: {
-    run: (slug, id, c) => setUserDisabled(c.var.deps.db, slug, id, true, adminActor(c)),
+    run: async (slug, id, c) =>
+      found(await setUserDisabled(c.var.deps.db, slug, id, true, adminActor(c))),
     done: 'user_disabled',
   },
   enable: {
-    run: (slug, id, c) => setUserDisabled(c.var.deps.db, slug, id, false, adminActor(c)),
+    run: async (slug, id, c) =>
+      found(await setUserDisabled(c.var.deps.db, slug, id, false, adminActor(c))),
     done: 'user_enabled',
   },
   delete: {
-    run: (slug, id, c) => deleteUser(c.var.deps.db, slug, id, adminActor(c)),
+    run: (slug, id, c) => eraseUserByAdmin(c.var.deps, slug, id, adminActor(c)),
     done: 'user_deleted',
     confirm: 'Delete this user for good? Their credentials, sessions and tokens go with them.',
   },
   'sessions/revoke': {
     run: async (slug, id, c) =>
-      (await revokeAllUserSessions(c.var.deps.db, slug, id, adminActor(c))).lookup,
+      found((await revokeAllUserSessions(c.var.deps.db, slug, id, adminActor(c))).lookup),
     done: 'sessions_revoked',
   },
 };
@@ -199,9 +206,7 @@ for (const [action, write] of Object.entries(WRITES)) {
           </p>`,
       });
     }
-    const found = await write.run(slug, id, c);
-    if (found === null) throw new AppError('unknown_tenant', 'no such tenant');
-    if (found.user === null) throw new AppError('not_found', 'no such user');
+    await write.run(slug, id, c);
     return c.redirect(`${consoleBase(c)}/tenants/${slug}/users?done=${write.done}`, 303);
   });
 }
