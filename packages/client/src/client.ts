@@ -25,11 +25,12 @@ export interface ClientOptions {
 export interface FetchInit {
   method: string;
   headers: Record<string, string>;
-  body: string | undefined;
+  /** JSON text, or the raw bytes of an upload (the avatar). */
+  body: string | Blob | undefined;
   credentials: 'include';
 }
 
-type Method = 'get' | 'post' | 'patch' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type Body<P extends Path, M extends Method> = RequestBody<P, M>;
 type Result<P extends Path, M extends Method> = Promise<ResponseBody<P, M>>;
 
@@ -54,14 +55,16 @@ export function createClient(options: ClientOptions) {
     bearer?: string,
   ): Promise<Record<string, unknown>> {
     const headers: Record<string, string> = {};
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const raw = typeof Blob !== 'undefined' && body instanceof Blob;
+    if (raw) headers['Content-Type'] = body.type || 'application/octet-stream';
+    else if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (bearer !== undefined) headers.Authorization = `Bearer ${bearer}`;
     let response: Response;
     try {
       response = await send(root + path, {
         method: method.toUpperCase(),
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: raw || body === undefined ? body : JSON.stringify(body),
         credentials: 'include',
       });
     } catch (cause) {
@@ -250,6 +253,26 @@ export function createClient(options: ClientOptions) {
           '/v1/auth/consents/{client_id}',
           'delete'
         >,
+    },
+    /** The profile (`me`): read, change, export everything held, erase the account. */
+    profile: {
+      get: () => authed('get', '/v1/auth/me') as never as Result<'/v1/auth/me', 'get'>,
+      update: (body: Body<'/v1/auth/me', 'patch'>) =>
+        authed('patch', '/v1/auth/me', body) as never as Result<'/v1/auth/me', 'patch'>,
+      /** Needs a fresh sign-in (the last 5 minutes): `reauthentication_required` otherwise. */
+      export: () =>
+        authed('get', '/v1/auth/me/export') as never as Result<'/v1/auth/me/export', 'get'>,
+      /** Erases the account for good (fresh sign-in required); forgets kept tokens. */
+      async erase(): Result<'/v1/auth/me', 'delete'> {
+        const answer = (await authed('delete', '/v1/auth/me')) as never;
+        tokens.clear();
+        return answer;
+      },
+      /** A PNG, JPEG or WebP image up to 5 MiB, sent as raw bytes. */
+      setAvatar: (image: Blob) =>
+        authed('put', '/v1/auth/me/avatar', image) as never as Result<'/v1/auth/me/avatar', 'put'>,
+      removeAvatar: () =>
+        authed('delete', '/v1/auth/me/avatar') as never as Result<'/v1/auth/me/avatar', 'delete'>,
     },
     identities: {
       list: () =>

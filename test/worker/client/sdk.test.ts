@@ -241,6 +241,30 @@ describe('@gatehouse/client against the Worker (cookie mode)', () => {
     expect(unknownClient.status).toBe(404);
   });
 
+  it('reads, changes, exports and erases the profile, and sets and removes the avatar', async () => {
+    const { b, email } = await signedUp();
+    expect((await b.client.profile.get()).user.email).toBe(email);
+    const changed = await b.client.profile.update({ name: 'Ada', locale: 'en-GB' });
+    expect([changed.user.name, changed.user.locale]).toEqual(['Ada', 'en-GB']);
+    const badLocale = await refusal(b.client.profile.update({ locale: 'not a locale!' }));
+    expect([badLocale.status, badLocale.error]).toEqual([400, 'invalid_request']);
+    // The smallest PNG signature the service sniffs, as raw bytes (not JSON).
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
+    const avatar = await b.client.profile.setAvatar(new Blob([png], { type: 'image/png' }));
+    expect(avatar.avatar_url).toMatch(/\/v1\/avatars\//);
+    const notImage = await refusal(
+      b.client.profile.setAvatar(new Blob(['<svg/>'], { type: 'image/png' })),
+    );
+    expect(notImage.status).toBe(415);
+    await b.client.profile.removeAvatar();
+    expect((await b.client.profile.get()).user.avatar_url).toBeNull();
+    const exported = await b.client.profile.export();
+    expect(JSON.stringify(exported)).toContain(email);
+    await b.client.profile.erase();
+    const gone = await refusal(b.client.session());
+    expect(gone.status).toBe(401);
+  });
+
   it('lists and unlinks identities, and builds the provider start URL', async () => {
     const { b } = await signedUp();
     expect(await b.client.identities.list()).toEqual({ identities: [] });

@@ -218,7 +218,7 @@ describe('console users', () => {
     ).toBe(1);
   });
 
-  it('deletes a user only after the confirmation page (the admin delete, audited)', async () => {
+  it('erases a user only after the confirmation page (the admin erasure, audited)', async () => {
     const email = uniqueEmail();
     const csrf = await csrfOf(`/admin/tenants/${slug}/users`);
     await submit(`/admin/tenants/${slug}/users`, { csrf_token: csrf, email, password: '' }, jar);
@@ -231,12 +231,14 @@ describe('console users', () => {
     expect(asked.response.status).toBe(200);
     expect(await asked.response.text()).toContain('Yes, delete the user');
     expect(await countRows('users', sql`id = ${id}::uuid`)).toBe(1);
+    const erasures = sql`type = 'admin.user.deleted' and tenant_id = (select id from tenants where slug = ${slug})`;
+    const before = await countRows('audit_events', erasures);
     const deleted = await submit(path, { csrf_token: csrf, confirm: 'yes' }, jar);
     expect(deleted.response.status).toBe(303);
     expect(await countRows('users', sql`id = ${id}::uuid`)).toBe(0);
-    expect(
-      await countRows('audit_events', sql`type = 'admin.user.deleted' and target_id = ${id}`),
-    ).toBe(1);
+    // The same erasure as the API's: recorded, and no event names the erased user any more.
+    expect(await countRows('audit_events', erasures)).toBe(before + 1);
+    expect(await countRows('audit_events', sql`target_id = ${id} or actor_id = ${id}`)).toBe(0);
   });
 
   it("applies the tenant's password policy: a short password is a 400 and no user", async () => {

@@ -170,6 +170,60 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/auth/me': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The signed-in user's profile (two round trips) */
+    get: operations['getV1AuthMe'];
+    put?: never;
+    post?: never;
+    /** Erase the account and scrub personal data from its audit events (fresh sign-in required) */
+    delete: operations['deleteV1AuthMe'];
+    options?: never;
+    head?: never;
+    /** Change name, locale (BCP 47) or zoneinfo (IANA); null clears a field */
+    patch: operations['patchV1AuthMe'];
+    trace?: never;
+  };
+  '/v1/auth/me/avatar': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Upload an avatar: the raw PNG, JPEG or WebP bytes (by magic number), at most 5 MiB */
+    put: operations['putV1AuthMeAvatar'];
+    post?: never;
+    /** Remove the avatar */
+    delete: operations['deleteV1AuthMeAvatar'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/me/export': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Everything held about the signed-in user, as JSON (fresh sign-in required) */
+    get: operations['getV1AuthMeExport'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/auth/mfa': {
     parameters: {
       query?: never;
@@ -1233,6 +1287,361 @@ export interface operations {
             status: 'signed_out';
           };
         };
+      };
+      /** @description Error: `{error, error_description}` with a stable code */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description stable error code */
+            error: string;
+            error_description: string;
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
+  getV1AuthMe: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description the profile */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            user: {
+              avatar_url: string | null;
+              /** Format: date-time */
+              created_at: string;
+              email: string;
+              email_verified: boolean;
+              /** Format: uuid */
+              id: string;
+              locale: string | null;
+              name: string | null;
+              /** Format: date-time */
+              updated_at: string;
+              zoneinfo: string | null;
+            };
+          };
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Error: `{error, error_description}` with a stable code */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description stable error code */
+            error: string;
+            error_description: string;
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
+  deleteV1AuthMe: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description erased */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            audit_events_scrubbed: number;
+            /** @constant */
+            status: 'erased';
+          };
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `reauthentication_required`: no sign-in within the last 5 minutes */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Error: `{error, error_description}` with a stable code */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description stable error code */
+            error: string;
+            error_description: string;
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
+  patchV1AuthMe: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          locale?: string | null;
+          name?: string | null;
+          zoneinfo?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description the profile */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            user: {
+              avatar_url: string | null;
+              /** Format: date-time */
+              created_at: string;
+              email: string;
+              email_verified: boolean;
+              /** Format: uuid */
+              id: string;
+              locale: string | null;
+              name: string | null;
+              /** Format: date-time */
+              updated_at: string;
+              zoneinfo: string | null;
+            };
+          };
+        };
+      };
+      /** @description `invalid_request` */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Error: `{error, error_description}` with a stable code */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description stable error code */
+            error: string;
+            error_description: string;
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
+  putV1AuthMeAvatar: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description stored */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uri */
+            avatar_url: string;
+            content_type: string;
+          };
+        };
+      };
+      /** @description `payload_too_large`: over 5 MiB (declared or counted) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `unsupported_media_type`: not PNG, JPEG or WebP by its bytes */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Error: `{error, error_description}` with a stable code */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description stable error code */
+            error: string;
+            error_description: string;
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
+  deleteV1AuthMeAvatar: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description removed */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @constant */
+            status: 'removed';
+          };
+        };
+      };
+      /** @description Error: `{error, error_description}` with a stable code */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description stable error code */
+            error: string;
+            error_description: string;
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+    };
+  };
+  getV1AuthMeExport: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description the export */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            attributes: {
+              [key: string]: unknown;
+            }[];
+            audit_events: {
+              [key: string]: unknown;
+            }[];
+            /** Format: date-time */
+            exported_at: string;
+            groups: {
+              [key: string]: unknown;
+            }[];
+            identities: {
+              [key: string]: unknown;
+            }[];
+            mfa: {
+              [key: string]: unknown;
+            };
+            organizations: {
+              [key: string]: unknown;
+            }[];
+            passkeys: {
+              [key: string]: unknown;
+            }[];
+            profile: {
+              [key: string]: unknown;
+            };
+            roles: {
+              [key: string]: unknown;
+            }[];
+            sessions: {
+              [key: string]: unknown;
+            }[];
+          };
+        };
+      };
+      /** @description `unauthorized` */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `reauthentication_required`: no sign-in within the last 5 minutes */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description Error: `{error, error_description}` with a stable code */
       default: {
