@@ -21,20 +21,22 @@ function runBrowserTest(file: string, ci: string | undefined) {
   return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
 }
 
-// The passkey ceremony and the hosted pages (axe, CSP) are both browser tests.
-describe.each(['test/node/passkeys-browser.test.ts', 'test/node/pages-browser.test.ts'])(
-  'the browser test %s without Chromium',
-  (file) => {
-    it('fails under CI=true, naming the missing browser', () => {
-      const run = runBrowserTest(file, 'true');
-      expect(run.status).not.toBe(0);
-      expect(run.output).toContain(`${MISSING} is missing and CI=true`);
-    });
+// The passkey ceremony, the hosted pages (axe, CSP) and federation between two tenants are
+// browser tests.
+describe.each([
+  'test/node/passkeys-browser.test.ts',
+  'test/node/pages-browser.test.ts',
+  'test/node/federation-browser.test.ts',
+])('the browser test %s without Chromium', (file) => {
+  it('fails under CI=true, naming the missing browser', () => {
+    const run = runBrowserTest(file, 'true');
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain(`${MISSING} is missing and CI=true`);
+  });
 
-    it('skips outside CI', () => {
-      const run = runBrowserTest(file, undefined);
-      expect(run.status).toBe(0);
-      expect(run.output).toMatch(/skipped: .* is missing/);
-    });
-  },
-);
+  it('skips outside CI', () => {
+    const run = runBrowserTest(file, undefined);
+    expect(run.status).toBe(0);
+    expect(run.output).toMatch(/skipped: .* is missing/);
+  });
+});
