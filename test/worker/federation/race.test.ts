@@ -27,7 +27,7 @@ describe('concurrent first sign-ins of one identity', () => {
     let raced = 0;
     // Each round: two browsers walk to the callback with the same new identity, then both
     // callbacks arrive at once. A round whose loser collided shows a third round trip.
-    for (let round = 0; round < 4 && raced === 0; round += 1) {
+    for (let round = 0; round < 8 && raced === 0; round += 1) {
       const email = uniqueEmail();
       const account = { sub: `race-${email}`, email, email_verified: true };
       const jars = [new CookieJar(), new CookieJar()];
