@@ -21,11 +21,13 @@ function runBrowserTest(file: string, ci: string | undefined) {
   return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
 }
 
-// The passkey ceremony, the hosted pages (axe, CSP) and the SPA across origins are browser tests.
+// The passkey ceremony, the hosted pages (axe, CSP), the SPA across origins and federation between
+// two tenants are browser tests.
 describe.each([
   'test/node/passkeys-browser.test.ts',
   'test/node/pages-browser.test.ts',
   'test/node/spa-cross-site.test.ts',
+  'test/node/federation-browser.test.ts',
 ])('the browser test %s without Chromium', (file) => {
   it('fails under CI=true, naming the missing browser', () => {
     const run = runBrowserTest(file, 'true');

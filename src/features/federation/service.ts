@@ -12,10 +12,41 @@ import {
 } from '../mfa/login-gate.ts';
 import { AMR, startSession, type ClientInfo } from '../sessions/service.ts';
 import { issuerURL, type Tenant, type TenantScope } from '../tenants/context.ts';
-import { consumeState, finishFederation, insertState, type FederatedAction } from './flow-repo.ts';
+import { pgErrorCode } from '../../db/schema-version.ts';
+import {
+  consumeState,
+  finishFederation,
+  insertState,
+  type FederatedAction,
+  type FederatedOutcome,
+  type FederatedOutcomeInput,
+} from './flow-repo.ts';
 import { openText, providerSecretContext, sealText, verifierContext } from './secret.ts';
 import { completeSocial, socialAuthorizationURL } from './social.ts';
 import { authorizationURL, completeAuthorization } from './upstream.ts';
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * The linking statement, raced: two first sign-ins of one identity (or one address) both decide
+ * 'created' and the loser's insert meets the winner's row. Its statement wrote nothing, so it is
+ * run once more and now decides against the committed winner (the same user signs in, or the
+ * address's rules apply): a third round trip, only for the loser of a race. A second collision
+ * is a clean 409, never a 500.
+ */
+async function decideOnce(deps: Deps, input: FederatedOutcomeInput): Promise<FederatedOutcome> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await finishFederation(deps.db, input);
+    } catch (error) {
+      if (pgErrorCode(error) !== UNIQUE_VIOLATION) throw error;
+      if (attempt === 2)
+        throw new AppError('conflict', 'this identity is being signed in concurrently; try again', {
+          cause: error,
+        });
+    }
+  }
+}
 
 /** A started sign-in lives ten minutes: long enough for a provider's login and consent. */
 export const STATE_TTL_SECONDS = 600;
@@ -218,7 +249,7 @@ export async function finishCallback(
   const redirectTo = state.redirectTo === '' ? defaultRedirect(deps, tenant) : state.redirectTo;
   const started = await startSession(deps, tenant, state.userId ?? '', client, AMR.federated);
   const mfaToken = await prepareMfaToken(deps);
-  const outcome = await finishFederation(deps.db, {
+  const outcome = await decideOnce(deps, {
     tenantId: tenant.id,
     providerId: provider.id,
     providerName: provider.name,
