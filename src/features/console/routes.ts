@@ -3,6 +3,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../app-env.ts';
 import type { AdminEnv } from '../admin/auth.ts';
+import { consoleAPIKeyRoutes } from './apikeys.ts';
 import { consoleAuditRoutes } from './audit.ts';
 import { consoleAuth, consoleLogoutRoutes, consoleSessionRoutes } from './auth.ts';
 import { consoleBackupRoutes } from './backups.ts';
@@ -22,6 +23,7 @@ signedIn.route('/', consoleTenantRoutes);
 signedIn.route('/', consoleUserRoutes);
 signedIn.route('/', consoleAuditRoutes);
 signedIn.route('/', consoleBackupRoutes);
+signedIn.route('/', consoleAPIKeyRoutes);
 consoleRoutes.route('/', signedIn);
 
 /**
