@@ -115,4 +115,5 @@ export const consoleDocs: RouteDoc[] = [
     ),
   }),
   form('/admin/api-keys/:id/revoke', 'Revoke an API key'),
+  page('/admin/metrics', 'The /admin/api/v1/metrics figures as a table'),
 ];

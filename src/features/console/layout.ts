@@ -11,7 +11,7 @@ import { consoleStylesheetName } from './assets.ts';
 
 export type { FieldError, Markup };
 
-export type Section = 'tenants' | 'audit' | 'backups' | 'api-keys';
+export type Section = 'tenants' | 'audit' | 'backups' | 'api-keys' | 'metrics';
 
 export interface ConsoleView {
   title: string;
@@ -40,6 +40,7 @@ const NAV: { section: Section; label: string; path: string }[] = [
   { section: 'audit', label: 'Audit log', path: '/audit' },
   { section: 'backups', label: 'Backups', path: '/backups' },
   { section: 'api-keys', label: 'API keys', path: '/api-keys' },
+  { section: 'metrics', label: 'Metrics', path: '/metrics' },
 ];
 
 /**

@@ -8,6 +8,7 @@ import { consoleAuditRoutes } from './audit.ts';
 import { consoleAuth, consoleLogoutRoutes, consoleSessionRoutes } from './auth.ts';
 import { consoleBackupRoutes } from './backups.ts';
 import { consoleBase } from './layout.ts';
+import { consoleMetricsRoutes } from './metrics.ts';
 import { consoleTenantRoutes } from './tenants.ts';
 import { consoleUserRoutes } from './users.ts';
 
@@ -24,6 +25,7 @@ signedIn.route('/', consoleUserRoutes);
 signedIn.route('/', consoleAuditRoutes);
 signedIn.route('/', consoleBackupRoutes);
 signedIn.route('/', consoleAPIKeyRoutes);
+signedIn.route('/', consoleMetricsRoutes);
 consoleRoutes.route('/', signedIn);
 
 /**
