@@ -115,5 +115,6 @@ export const consoleDocs: RouteDoc[] = [
     ),
   }),
   form('/admin/api-keys/:id/revoke', 'Revoke an API key'),
+  page('/admin/tenants/:slug/users/:id', 'One user: live sessions, export link'),
   page('/admin/metrics', 'The /admin/api/v1/metrics figures as a table'),
 ];

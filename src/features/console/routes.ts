@@ -10,6 +10,7 @@ import { consoleBackupRoutes } from './backups.ts';
 import { consoleBase } from './layout.ts';
 import { consoleMetricsRoutes } from './metrics.ts';
 import { consoleTenantRoutes } from './tenants.ts';
+import { consoleOneUserRoutes } from './user.ts';
 import { consoleUserRoutes } from './users.ts';
 
 export const consoleRoutes = new Hono<AppEnv>();
@@ -22,6 +23,7 @@ signedIn.use(consoleAuth);
 signedIn.route('/', consoleLogoutRoutes);
 signedIn.route('/', consoleTenantRoutes);
 signedIn.route('/', consoleUserRoutes);
+signedIn.route('/', consoleOneUserRoutes);
 signedIn.route('/', consoleAuditRoutes);
 signedIn.route('/', consoleBackupRoutes);
 signedIn.route('/', consoleAPIKeyRoutes);
