@@ -1,14 +1,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { AppError } from '../../errors.ts';
 import { readJSON } from '../../http/json.ts';
 import { SLUG } from '../tenants/context.ts';
-import { adminActor, adminEvent } from '../admin/audit.ts';
+import { adminActor } from '../admin/audit.ts';
 import { operatorOf, requireOperator, type AdminEnv } from '../admin/auth.ts';
 import { pageQuerySchema, pageSchema, pathUUID, readQuery } from '../admin/pagination.ts';
-import { listAPIKeys, revokeAPIKey, type APIKeyRecord } from './repo.ts';
+import { listAPIKeys, type APIKeyRecord } from './repo.ts';
 import { SCOPES } from './scopes.ts';
-import { createAPIKey } from './service.ts';
+import { createAPIKey, revokeAPIKeyByAdmin } from './service.ts';
 
 export const apiKeySchema = z.object({
   id: z.uuid(),
@@ -80,9 +79,6 @@ apiKeyRoutes.get('/api-keys', async (c) => {
 
 apiKeyRoutes.delete('/api-keys/:id', async (c) => {
   const id = pathUUID(c.req.param('id'), 'API key');
-  const by = adminActor(c);
-  const event = adminEvent(by, 'admin.api_key.revoked', null, { type: 'api_key', id: null });
-  const record = await revokeAPIKey(c.var.deps.db, id, by.at, event);
-  if (record === null) throw new AppError('not_found', 'no such API key');
+  const record = await revokeAPIKeyByAdmin(c.var.deps, id, adminActor(c));
   return c.json({ api_key: apiKeyView(record) });
 });

@@ -3,7 +3,7 @@ import { AppError } from '../../errors.ts';
 import { encodeBase64url } from '../../lib/encoding.ts';
 import { hashToken } from '../../lib/keys.ts';
 import { adminEvent, type AdminActor } from '../admin/audit.ts';
-import { insertAPIKey, loadAPIKey, type APIKeyRecord } from './repo.ts';
+import { insertAPIKey, loadAPIKey, revokeAPIKey, type APIKeyRecord } from './repo.ts';
 import type { Scope } from './scopes.ts';
 
 /** Recognisable in logs, configs and secret scanners; the rest is 32 random bytes. */
@@ -77,4 +77,16 @@ export async function createAPIKey(
   );
   if (record === null) throw new AppError('unknown_tenant', 'no such tenant');
   return { key, record };
+}
+
+/** Revokes a key (idempotent: a revoked key keeps its first revocation time), audited. */
+export async function revokeAPIKeyByAdmin(
+  deps: Deps,
+  id: string,
+  by: AdminActor,
+): Promise<APIKeyRecord> {
+  const event = adminEvent(by, 'admin.api_key.revoked', null, { type: 'api_key', id: null });
+  const record = await revokeAPIKey(deps.db, id, by.at, event);
+  if (record === null) throw new AppError('not_found', 'no such API key');
+  return record;
 }

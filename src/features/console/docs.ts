@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RouteDoc } from '../../http/openapi.ts';
+import { SCOPES } from '../apikeys/scopes.ts';
 
 const HTML = { description: 'HTML page', mediaType: 'text/html' };
 const FORM = 'application/x-www-form-urlencoded';
@@ -104,4 +105,16 @@ export const consoleDocs: RouteDoc[] = [
     tenant: z.string(),
     passphrase: z.string(),
   }),
+  page('/admin/api-keys', 'API keys, with the create form'),
+  form('/admin/api-keys', 'Create an API key (the key is shown once, on this response)', {
+    name: z.string(),
+    tenant: z.string().optional().describe('slug; empty: every tenant'),
+    expires_at: z.string().optional().describe('ISO 8601 with offset; empty: never'),
+    ...Object.fromEntries(
+      SCOPES.map((s) => [`scope_${s}`, z.literal('on').optional().describe(`grants ${s}`)]),
+    ),
+  }),
+  form('/admin/api-keys/:id/revoke', 'Revoke an API key'),
+  page('/admin/tenants/:slug/users/:id', 'One user: live sessions, export link'),
+  page('/admin/metrics', 'The /admin/api/v1/metrics figures as a table'),
 ];

@@ -11,7 +11,7 @@ import { consoleStylesheetName } from './assets.ts';
 
 export type { FieldError, Markup };
 
-export type Section = 'tenants' | 'audit' | 'backups';
+export type Section = 'tenants' | 'audit' | 'backups' | 'api-keys' | 'metrics';
 
 export interface ConsoleView {
   title: string;
@@ -39,6 +39,8 @@ const NAV: { section: Section; label: string; path: string }[] = [
   { section: 'tenants', label: 'Tenants', path: '/tenants' },
   { section: 'audit', label: 'Audit log', path: '/audit' },
   { section: 'backups', label: 'Backups', path: '/backups' },
+  { section: 'api-keys', label: 'API keys', path: '/api-keys' },
+  { section: 'metrics', label: 'Metrics', path: '/metrics' },
 ];
 
 /**
@@ -166,6 +168,7 @@ const NOTICES: Record<string, string> = {
   sessions_revoked: 'Sessions revoked.',
   session_revoked: 'Session revoked.',
   imported: 'Archive imported.',
+  api_key_revoked: 'API key revoked.',
   signed_in: 'Signed in.',
 };
 

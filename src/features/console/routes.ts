@@ -3,11 +3,14 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../app-env.ts';
 import type { AdminEnv } from '../admin/auth.ts';
+import { consoleAPIKeyRoutes } from './apikeys.ts';
 import { consoleAuditRoutes } from './audit.ts';
 import { consoleAuth, consoleLogoutRoutes, consoleSessionRoutes } from './auth.ts';
 import { consoleBackupRoutes } from './backups.ts';
 import { consoleBase } from './layout.ts';
+import { consoleMetricsRoutes } from './metrics.ts';
 import { consoleTenantRoutes } from './tenants.ts';
+import { consoleOneUserRoutes } from './user.ts';
 import { consoleUserRoutes } from './users.ts';
 
 export const consoleRoutes = new Hono<AppEnv>();
@@ -20,8 +23,11 @@ signedIn.use(consoleAuth);
 signedIn.route('/', consoleLogoutRoutes);
 signedIn.route('/', consoleTenantRoutes);
 signedIn.route('/', consoleUserRoutes);
+signedIn.route('/', consoleOneUserRoutes);
 signedIn.route('/', consoleAuditRoutes);
 signedIn.route('/', consoleBackupRoutes);
+signedIn.route('/', consoleAPIKeyRoutes);
+signedIn.route('/', consoleMetricsRoutes);
 consoleRoutes.route('/', signedIn);
 
 /**

@@ -55,7 +55,7 @@ function createForm(
 function userRow(c: Context<AdminEnv>, slug: string, user: AdminUser): Markup {
   const path = `${consoleBase(c)}/tenants/${slug}/users/${user.id}`;
   return html`<tr>
-    <td>${user.email}</td>
+    <td><a href="${path}">${user.email}</a></td>
     <td>${user.name ?? '—'}</td>
     <td>${user.disabledAt === null ? 'active' : html`<strong>disabled</strong>`}</td>
     <td>${user.emailVerified ? 'yes' : 'no'}</td>

@@ -1,10 +1,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { AppError } from '../../errors.ts';
 import type { RouteDoc } from '../../http/openapi.ts';
 import { requireScope, type AdminEnv } from '../admin/auth.ts';
 import { EXPOSITION_CONTENT_TYPE, renderExposition } from './exposition.ts';
-import { readTotals } from './store.ts';
+import { readMetricsTotals } from './read.ts';
 
 export const metricsRoutes = new Hono<AdminEnv>();
 
@@ -14,24 +13,7 @@ export const metricsRoutes = new Hono<AdminEnv>();
  * sees that tenant's series only.
  */
 metricsRoutes.get('/metrics', requireScope('metrics:read'), async (c) => {
-  const { deps, admin } = c.var;
-  const redis = deps.config.redis;
-  if (redis === null)
-    throw new AppError(
-      'metrics_unavailable',
-      'no metrics store: UPSTASH_REDIS_REST_URL is not set',
-    );
-  let totals;
-  try {
-    totals = await readTotals(redis, new Date(), {
-      ...(admin.tenantSlug === null ? {} : { only: admin.tenantSlug }),
-    });
-  } catch (error) {
-    throw new AppError('metrics_unavailable', 'the metrics store did not answer; retry shortly', {
-      cause: error,
-      headers: { 'Retry-After': '5' },
-    });
-  }
+  const totals = await readMetricsTotals(c.var.deps, c.var.admin.tenantSlug);
   return c.body(renderExposition(totals), 200, {
     'Content-Type': EXPOSITION_CONTENT_TYPE,
     'Cache-Control': 'no-store',
