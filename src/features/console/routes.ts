@@ -7,6 +7,7 @@ import { consoleAuditRoutes } from './audit.ts';
 import { consoleAuth, consoleLogoutRoutes, consoleSessionRoutes } from './auth.ts';
 import { consoleBackupRoutes } from './backups.ts';
 import { consoleBase } from './layout.ts';
+import { consoleTenantSettingsRoutes } from './tenant-settings.ts';
 import { consoleTenantRoutes } from './tenants.ts';
 import { consoleUserRoutes } from './users.ts';
 
@@ -19,6 +20,7 @@ const signedIn = new Hono<AdminEnv>();
 signedIn.use(consoleAuth);
 signedIn.route('/', consoleLogoutRoutes);
 signedIn.route('/', consoleTenantRoutes);
+signedIn.route('/', consoleTenantSettingsRoutes);
 signedIn.route('/', consoleUserRoutes);
 signedIn.route('/', consoleAuditRoutes);
 signedIn.route('/', consoleBackupRoutes);
