@@ -4,15 +4,24 @@
 // user, disables them, reads the audit log (and verifies its chain), downloads a backup, and signs
 // out. Every page passes axe-core with no serious or critical violation, an inline script and
 // style added through the DOM are refused by the CSP, and the whole path works from the keyboard's
-// order of landmarks. The README's screenshots (docs/console/*.png) are taken here.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+// order of landmarks. The README's screenshots (docs/console/*.png) are taken here
+// when GATEHOUSE_WRITE_SCREENSHOTS=1 (else into a temporary folder).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeViolations, CHROMIUM, IN_CI, tryInline } from './browser-helpers.ts';
 import { ROOT, startDevStack, waitFor, type DevStack } from './dev-stack-helpers.ts';
 
-const SHOTS = join(ROOT, 'docs', 'console');
+/**
+ * The committed screenshots are rewritten only on request (GATEHOUSE_WRITE_SCREENSHOTS=1), so an
+ * ordinary run leaves the tree clean; otherwise they go to a fresh temporary folder.
+ */
+const SHOTS =
+  process.env.GATEHOUSE_WRITE_SCREENSHOTS === '1'
+    ? join(ROOT, 'docs', 'console')
+    : mkdtempSync(join(tmpdir(), 'gatehouse-console-shots-'));
 const OWNER = { email: 'owner4821@example.com', password: 'Quartz-Vivid-Harbor-97' };
 
 const hasChromium = existsSync(CHROMIUM);

@@ -3,19 +3,19 @@ import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { readJSON } from '../../http/json.ts';
 import { recordAuditEvent } from '../audit/events.ts';
-import { sealSMTPPassword } from '../mail/repo.ts';
 import { SLUG } from '../tenants/context.ts';
-import { validateCORSOrigins } from '../tenants/service.ts';
-import { retireSigningKey, rotateSigningKey } from '../tokens/rotation.ts';
-import type { Deps } from '../../deps.ts';
-import type { SigningAlgorithm } from '../tokens/keys.ts';
-import { adminActor, adminEvent, type AdminActor } from './audit.ts';
-import { createTenantByAdmin } from './tenants-service.ts';
+import { retireSigningKey } from '../tokens/rotation.ts';
+import { adminActor, adminEvent } from './audit.ts';
+import {
+  createTenantByAdmin,
+  rotateSigningKeyByAdmin,
+  unknownTenant,
+  updateTenantByAdmin,
+} from './tenants-service.ts';
 import { requireScope, type AdminEnv } from './auth.ts';
 import { pageQuerySchema, pageSchema, readQuery } from './pagination.ts';
 import {
   settingsView,
-  storedPatch,
   tenantSettingsPatchSchema,
   tenantSettingsViewSchema,
 } from './tenant-settings.ts';
@@ -24,7 +24,6 @@ import {
   getTenant,
   listSigningKeys,
   listTenants,
-  updateTenant,
   type AdminTenant,
 } from './tenants-repo.ts';
 
@@ -101,10 +100,6 @@ export function pathSlug(slug: string): string {
   return slug;
 }
 
-function unknownTenant(): never {
-  throw new AppError('unknown_tenant', 'no such tenant');
-}
-
 export const tenantRoutes = new Hono<AdminEnv>();
 
 tenantRoutes.post('/tenants', requireScope('tenants:write'), async (c) => {
@@ -132,67 +127,9 @@ tenantRoutes.get('/tenants/:slug', requireScope('tenants:read'), async (c) => {
 tenantRoutes.patch('/tenants/:slug', requireScope('tenants:write'), async (c) => {
   const slug = pathSlug(c.req.param('slug'));
   const input = await readJSON(c, updateTenantRequestSchema);
-  const patch = storedPatch(input.settings ?? {});
-  const { deps } = c.var;
-  // A new SMTP password is sealed bound to the tenant's id: one more round trip to learn it.
-  let smtpPasswordSealed: string | null | undefined =
-    patch.smtpPassword === null ? null : undefined;
-  if (typeof patch.smtpPassword === 'string') {
-    const tenant = (await getTenant(deps.db, slug)) ?? unknownTenant();
-    smtpPasswordSealed = await sealSMTPPassword(
-      deps.config.secretKey,
-      tenant.id,
-      patch.smtpPassword,
-    );
-  }
-  const outcome = await updateTenant(
-    deps.db,
-    slug,
-    {
-      name: input.name,
-      settings: patch.top,
-      passwordPolicy: patch.passwordPolicy,
-      lockout: patch.lockout,
-      mail: patch.mail,
-      smtpPasswordSealed,
-      corsOrigins:
-        input.cors_origins === undefined ? undefined : validateCORSOrigins(input.cors_origins),
-      hostnames: input.hostnames === undefined ? undefined : [...new Set(input.hostnames)],
-    },
-    adminActor(c),
-  );
-  if (outcome.status === 'hostname_taken')
-    throw new AppError('conflict', 'another tenant serves one of these hostnames');
-  if (outcome.status === 'not_found') unknownTenant();
-  const alg = input.settings?.signing_algorithm;
-  if (alg !== undefined) await signWith(c.var.deps, outcome.tenant.id, slug, alg, adminActor(c));
-  return c.json({ tenant: tenantView(outcome.tenant) });
+  const tenant = await updateTenantByAdmin(c.var.deps, slug, input, adminActor(c));
+  return c.json({ tenant: tenantView(tenant) });
 });
-
-/**
- * A changed signing algorithm applies to the next token: a key of that algorithm is rotated in
- * at once (the old key stays published, so its tokens verify until retired). Only when the
- * active key has another algorithm; two or three round trips on this rare write.
- */
-async function signWith(
-  deps: Deps,
-  tenantId: string,
-  slug: string,
-  alg: SigningAlgorithm,
-  by: AdminActor,
-): Promise<void> {
-  const listed = await listSigningKeys(deps.db, slug);
-  if (listed?.keys.some((key) => key.status === 'active' && key.alg === alg) !== false) return;
-  const { kid } = await rotateSigningKey(
-    { db: deps.db, secretKey: deps.config.secretKey, random: deps.random },
-    tenantId,
-    alg,
-  );
-  await recordAuditEvent(
-    deps.db,
-    adminEvent(by, 'admin.signing_key.rotated', tenantId, { type: 'signing_key', id: kid }),
-  );
-}
 
 tenantRoutes.delete('/tenants/:slug', requireScope('tenants:write'), async (c) => {
   const slug = pathSlug(c.req.param('slug'));
@@ -224,19 +161,7 @@ tenantRoutes.post(
   async (c) => {
     const slug = pathSlug(c.req.param('slug'));
     const input = await readJSON(c, rotateSigningKeyRequestSchema);
-    const { deps } = c.var;
-    const by = adminActor(c);
-    const tenant = (await getTenant(deps.db, slug)) ?? unknownTenant();
-    const { kid } = await rotateSigningKey(
-      { db: deps.db, secretKey: deps.config.secretKey, random: deps.random },
-      tenant.id,
-      input.alg ?? tenant.settings.signingAlgorithm,
-    );
-    // rotateSigningKey owns its batch: the event is its own round trip.
-    await recordAuditEvent(
-      deps.db,
-      adminEvent(by, 'admin.signing_key.rotated', tenant.id, { type: 'signing_key', id: kid }),
-    );
+    const kid = await rotateSigningKeyByAdmin(c.var.deps, slug, input.alg, adminActor(c));
     return c.json({ kid }, 201);
   },
 );

@@ -85,6 +85,13 @@ export const consoleDocs: RouteDoc[] = [
     hostnames: z.string().optional().describe('one hostname per line'),
   }),
   page('/admin/tenants/:slug', 'One tenant: settings, CORS origins, hostnames, signing keys'),
+  form('/admin/tenants/:slug/settings', 'Save a tenant’s settings, CORS origins and hostnames', {
+    name: z.string(),
+    session_idle_ttl_seconds: z.string(),
+    cors_origins: z.string(),
+    hostnames: z.string(),
+  }),
+  form('/admin/tenants/:slug/signing-keys/rotate', 'Rotate in a new signing key'),
   page('/admin/tenants/:slug/users', 'A tenant’s users: search, create, disable, delete'),
   form('/admin/tenants/:slug/users', 'Create a user', {
     email: z.string(),

@@ -161,6 +161,8 @@ export function errorStatus(error: unknown): ContentfulStatusCode {
 /** Fixed confirmations for `?done=…` after a redirect: nothing from the URL is echoed. */
 const NOTICES: Record<string, string> = {
   tenant_created: 'Tenant created.',
+  settings_saved: 'Settings saved.',
+  key_rotated: 'A new signing key is active; the previous one stays published.',
   user_created: 'User created.',
   user_disabled: 'User disabled; their sessions were ended.',
   user_enabled: 'User enabled.',

@@ -9,6 +9,7 @@ import { consoleAuth, consoleLogoutRoutes, consoleSessionRoutes } from './auth.t
 import { consoleBackupRoutes } from './backups.ts';
 import { consoleBase } from './layout.ts';
 import { consoleMetricsRoutes } from './metrics.ts';
+import { consoleTenantSettingsRoutes } from './tenant-settings.ts';
 import { consoleTenantRoutes } from './tenants.ts';
 import { consoleOneUserRoutes } from './user.ts';
 import { consoleUserRoutes } from './users.ts';
@@ -22,6 +23,7 @@ const signedIn = new Hono<AdminEnv>();
 signedIn.use(consoleAuth);
 signedIn.route('/', consoleLogoutRoutes);
 signedIn.route('/', consoleTenantRoutes);
+signedIn.route('/', consoleTenantSettingsRoutes);
 signedIn.route('/', consoleUserRoutes);
 signedIn.route('/', consoleOneUserRoutes);
 signedIn.route('/', consoleAuditRoutes);

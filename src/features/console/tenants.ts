@@ -10,6 +10,7 @@ import { getTenant, listSigningKeys, listTenants } from '../admin/tenants-repo.t
 import { createTenantByAdmin } from '../admin/tenants-service.ts';
 import { field } from '../pages/layout.ts';
 import { readConsoleForm } from './auth.ts';
+import { rotateButton, settingsForm, settingsValues } from './tenant-settings.ts';
 import { lines, parseWith, textarea, when } from './forms.ts';
 import {
   consoleBase,
@@ -147,14 +148,6 @@ consoleTenantRoutes.get('/tenants/:slug', async (c) => {
       body: html`<p><a href="${base}/tenants">All tenants</a></p>`,
     });
   const keys = (await listSigningKeys(db, slug))?.keys ?? [];
-  const list = (items: string[]) =>
-    items.length === 0
-      ? html`<dd>none</dd>`
-      : html`<dd>
-          <ul>
-            ${items.map((i) => html`<li><code>${i}</code></li>`)}
-          </ul>
-        </dd>`;
   return renderConsole(c, {
     title: `Tenant ${tenant.name}`,
     section: 'tenants',
@@ -164,7 +157,6 @@ consoleTenantRoutes.get('/tenants/:slug', async (c) => {
         <a href="${base}/audit?tenant=${tenant.slug}">Audit log</a>
         <a href="${base}/backups?tenant=${tenant.slug}">Backups</a>
       </p>
-      <h2>Settings</h2>
       <dl class="facts">
         <dt>Slug</dt>
         <dd><code>${tenant.slug}</code></dd>
@@ -172,13 +164,9 @@ consoleTenantRoutes.get('/tenants/:slug', async (c) => {
         <dd><code>${tenant.id}</code></dd>
         <dt>Created</dt>
         <dd>${when(tenant.createdAt)}</dd>
-        <dt>Registration</dt>
-        <dd>${tenant.settings.registrationEnabled === false ? 'closed' : 'open'}</dd>
-        <dt>CORS origins</dt>
-        ${list(tenant.corsOrigins)}
-        <dt>Hostnames</dt>
-        ${list(tenant.hostnames)}
       </dl>
+      <h2>Settings</h2>
+      ${settingsForm(c, tenant.slug, settingsValues(tenant))}
       <h2>Signing keys</h2>
       <table>
         <thead>
@@ -200,6 +188,7 @@ consoleTenantRoutes.get('/tenants/:slug', async (c) => {
               </tr>`,
           )}
         </tbody>
-      </table>`,
+      </table>
+      ${rotateButton(c, tenant.slug)}`,
   });
 });
