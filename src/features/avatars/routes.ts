@@ -8,7 +8,7 @@ import { requireSession } from '../sessions/routes.ts';
 import { issuerURL } from '../tenants/context.ts';
 import { setAvatarKey } from './repo.ts';
 import { sniffAvatarType } from './sniff.ts';
-import { avatarBucket, avatarObjectKey, dropAvatar, storeAvatar } from './storage.ts';
+import { avatarBucket, avatarObjectKey, avatarURL, dropAvatar, storeAvatar } from './storage.ts';
 
 /** The production checklist's body limit for uploads. */
 export const MAX_AVATAR_BYTES = 5 * 1024 * 1024;
@@ -46,11 +46,6 @@ async function readLimited(body: ReadableStream<Uint8Array> | null): Promise<Uin
     offset += chunk.byteLength;
   }
   return joined;
-}
-
-/** Where the avatar with this hash is served: under the tenant's issuer, stable however reached. */
-export function avatarURL(issuer: string, hash: string | null): string | null {
-  return hash === null ? null : `${issuer}/v1/avatars/${hash}`;
 }
 
 export const avatarRoutes = new Hono<AppEnv>();

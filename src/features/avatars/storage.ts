@@ -6,6 +6,11 @@ import type { AvatarType } from './sniff.ts';
 /** R2 object key of an avatar: its SHA-256, so one image is stored once and never changes. */
 export const avatarObjectKey = (hash: string): string => `avatars/${hash}`;
 
+/** Where the avatar with this hash is served: under the tenant's issuer, stable however reached. */
+export function avatarURL(issuer: string, hash: string | null): string | null {
+  return hash === null ? null : `${issuer}/v1/avatars/${hash}`;
+}
+
 export function avatarBucket(deps: Deps): R2Bucket {
   if (deps.avatars === null) throw new AppError('misconfigured', 'no AVATARS bucket is bound');
   return deps.avatars;

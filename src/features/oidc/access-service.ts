@@ -100,7 +100,8 @@ export async function userinfo(
   if (!scopes.includes('openid')) {
     throw bearerError('insufficient_scope', 'the token was not granted the openid scope');
   }
-  return { ...scopedClaims(user, scopes), sub: user.id };
+  const issuer = issuerURL(deps.config, state.tenant.slug);
+  return { ...scopedClaims(user, scopes, issuer), sub: user.id };
 }
 
 async function authenticatedState(

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { avatarURL } from '../avatars/storage.ts';
 import { ACCESS_CLAIM_COLUMNS_SQL, readAccessClaims } from '../rbac/claims.ts';
 import { parseJSON } from '../tenants/repo.ts';
 
@@ -19,6 +20,7 @@ export const SUPPORTED_CLAIMS = [
   'azp',
   'sid',
   'name',
+  'picture',
   'updated_at',
   'email',
   'email_verified',
@@ -31,6 +33,8 @@ export interface ClaimsUser {
   email: string;
   emailVerified: boolean;
   name: string | null;
+  /** The avatar's content hash (src/features/avatars), null when the user has none. */
+  avatarKey: string | null;
   updatedAt: Date;
   roles: string[];
   /** Claim mappers marked for access tokens. */
@@ -46,6 +50,7 @@ export interface ClaimsUser {
 export const USER_CLAIM_COLUMNS = sql.raw(
   [
     'u.id as u_id, u.email as u_email, u.email_verified as u_email_verified, u.name as u_name',
+    'u.avatar_key as u_avatar_key',
     'u.updated_at as u_updated_at',
     ACCESS_CLAIM_COLUMNS_SQL,
     `(select coalesce(json_object_agg(cm.claim_name, ua.value), '{}'::json)
@@ -64,6 +69,8 @@ export function readClaimsUser(row: Record<string, unknown>): ClaimsUser | null 
     email: String(row.u_email),
     emailVerified: row.u_email_verified === true || row.u_email_verified === 't',
     name: row.u_name === null || row.u_name === undefined ? null : String(row.u_name),
+    avatarKey:
+      row.u_avatar_key === null || row.u_avatar_key === undefined ? null : String(row.u_avatar_key),
     updatedAt:
       row.u_updated_at instanceof Date ? row.u_updated_at : new Date(String(row.u_updated_at)),
     roles: access.roles,
@@ -73,15 +80,22 @@ export function readClaimsUser(row: Record<string, unknown>): ClaimsUser | null 
 }
 
 /**
- * The user's claims a scope set releases (OIDC Core §5.4): `profile` → name, updated_at;
+ * The user's claims a scope set releases (OIDC Core §5.4): `profile` → name, picture (the
+ * avatar's absolute URL under the tenant's `issuer`, absent without one), updated_at;
  * `email` → email, email_verified; `roles` → roles. Mapped claims ride with `profile`: they are
  * profile data the tenant chose to publish.
  */
-export function scopedClaims(user: ClaimsUser, scopes: readonly string[]): Record<string, unknown> {
+export function scopedClaims(
+  user: ClaimsUser,
+  scopes: readonly string[],
+  issuer: string,
+): Record<string, unknown> {
   const claims: Record<string, unknown> = {};
   if (scopes.includes('profile')) {
     Object.assign(claims, user.idClaims);
     if (user.name !== null) claims.name = user.name;
+    const picture = avatarURL(issuer, user.avatarKey);
+    if (picture !== null) claims.picture = picture;
     claims.updated_at = Math.floor(user.updatedAt.getTime() / 1000);
   }
   if (scopes.includes('email')) {

@@ -63,7 +63,11 @@ export const oidcDocs: RouteDoc[] = [
     tag: oidc,
     auth: 'session_or_bearer',
     responses: {
-      200: { description: 'claims', schema: z.object({ sub: z.string() }).catchall(z.unknown()) },
+      200: {
+        description:
+          'claims by scope: `profile` → name, picture (absent without an avatar), updated_at; `email` → email, email_verified; `roles` → roles',
+        schema: z.object({ sub: z.string() }).catchall(z.unknown()),
+      },
       401: { description: '`invalid_token` (RFC 6750 challenge)' },
       403: { description: '`insufficient_scope`: no openid scope' },
     },

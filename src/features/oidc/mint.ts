@@ -90,7 +90,7 @@ export async function mintIDToken(
   const iat = Math.floor(deps.clock.now().getTime() / 1000);
   const ttl = client.idTokenTTLSeconds ?? tenant.settings.accessTokenTTLSeconds;
   const claims: Record<string, unknown> = {
-    ...scopedClaims(input.user, input.scopes),
+    ...scopedClaims(input.user, input.scopes, issuerURL(deps.config, tenant.slug)),
     auth_time: Math.floor(input.authTime.getTime() / 1000),
     amr: input.amr,
     acr: acrOf(input.amr),

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../../app-env.ts';
 import { clientInfo } from '../../http/client.ts';
-import { avatarURL } from '../avatars/routes.ts';
+import { avatarURL } from '../avatars/storage.ts';
 import { readJSON } from '../../http/json.ts';
 import { clearSessionCookie } from '../sessions/cookie.ts';
 import { requireSession } from '../sessions/routes.ts';

@@ -83,6 +83,49 @@ describe('claims by scope', () => {
     expect(Object.keys(await bareInfo.json())).toEqual(['sub']);
   });
 
+  it("picture is the avatar's absolute URL with the profile scope, and absent without an avatar", async () => {
+    const { jar } = await signedIn(tenant);
+    const png = new Uint8Array(64).fill(9);
+    png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const before = await flow(client, jar, 'openid profile');
+    // No avatar yet: no picture claim (not a null one), in the ID token and in userinfo.
+    expect('picture' in decodeJwt(before.id_token)).toBe(false);
+    const beforeInfo = await send(`${tenant.base}/oauth2/userinfo`, {
+      headers: { Authorization: `Bearer ${before.access_token}` },
+    });
+    expect('picture' in (await beforeInfo.json())).toBe(false);
+
+    const uploaded = await send(`${tenant.base}/v1/auth/me/avatar`, {
+      method: 'PUT',
+      headers: { ...jar.header(), 'Content-Type': 'image/png' },
+      body: png,
+    });
+    expect(uploaded.response.status).toBe(200);
+    const avatarUrl = String((await uploaded.json()).avatar_url);
+    expect(avatarUrl).toMatch(
+      new RegExp(`^https://gatehouse\\.test/t/${tenant.slug}/v1/avatars/[0-9a-f]{64}$`),
+    );
+
+    const after = await flow(client, jar, 'openid profile');
+    expect(decodeJwt(after.id_token).picture).toBe(avatarUrl);
+    const info = await send(`${tenant.base}/oauth2/userinfo`, {
+      headers: { Authorization: `Bearer ${after.access_token}` },
+    });
+    expect((await info.json()).picture).toBe(avatarUrl);
+    // The URL serves the image the user uploaded.
+    const served = await send(avatarUrl);
+    expect(served.response.status).toBe(200);
+    expect(new Uint8Array(await served.response.arrayBuffer())).toEqual(png);
+
+    // Without the profile scope the avatar is not released.
+    const emailOnly = await flow(client, jar, 'openid email');
+    expect(decodeJwt(emailOnly.id_token).picture).toBeUndefined();
+    const emailInfo = await send(`${tenant.base}/oauth2/userinfo`, {
+      headers: { Authorization: `Bearer ${emailOnly.access_token}` },
+    });
+    expect((await emailInfo.json()).picture).toBeUndefined();
+  });
+
   it("acr is '2' and amr the session's when the sign-in used a second factor", async () => {
     const { jar, userId } = await signedIn(tenant);
     await testDB().execute(
