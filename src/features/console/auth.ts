@@ -68,6 +68,9 @@ export const consoleAuth = createMiddleware<AdminEnv>(async (c, next) => {
   return undefined;
 });
 
+/** The console's textareas: one entry per line, so their values may hold line breaks. */
+const TEXTAREAS = ['cors_origins', 'hostnames', 'mfa_admin_roles'] as const;
+
 /**
  * A console form POST: the Origin and the double-submitted token are checked before anything
  * else runs, so a forged form writes nothing (403 page).
@@ -75,7 +78,7 @@ export const consoleAuth = createMiddleware<AdminEnv>(async (c, next) => {
 export async function readConsoleForm<E extends AppEnv>(
   c: Context<E>,
 ): Promise<{ form: Record<string, string> } | { refused: Response }> {
-  const form = await readForm(asApp(c));
+  const form = await readForm(asApp(c), TEXTAREAS);
   if (isCsrfValid(asApp(c), form)) return { form };
   return {
     refused: await renderConsole(c, {

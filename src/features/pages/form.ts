@@ -15,7 +15,11 @@ import { safeReturnTo } from './return-to.ts';
  * A form body as plain strings (files and repeated fields dropped), within the API's body limit
  * and the text rule. A body that breaks either is refused before anything reads it.
  */
-export async function readForm(c: Context<AppEnv>): Promise<Record<string, string>> {
+export async function readForm(
+  c: Context<AppEnv>,
+  /** Fields (textareas) whose values may hold line breaks; every other control character is refused. */
+  multiline: readonly string[] = [],
+): Promise<Record<string, string>> {
   if (Number(c.req.header('Content-Length') ?? '0') > MAX_BODY_BYTES)
     throw new AppError('payload_too_large', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
   const type = c.req.header('Content-Type') ?? '';
@@ -29,7 +33,8 @@ export async function readForm(c: Context<AppEnv>): Promise<Record<string, strin
     throw new AppError('payload_too_large', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
   const form: Record<string, string> = {};
   for (const [name, value] of new URLSearchParams(text)) {
-    if (hasForbiddenCharacters(name) || hasForbiddenCharacters(value))
+    const checked = multiline.includes(name) ? value.replace(/\r?\n/g, '') : value;
+    if (hasForbiddenCharacters(name) || hasForbiddenCharacters(checked))
       throw new AppError('invalid_characters', 'control characters are not allowed');
     if (!(name in form)) form[name] = value;
   }

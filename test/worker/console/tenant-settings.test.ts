@@ -31,8 +31,9 @@ function settingsFields(csrf: string, overrides: Record<string, string> = {}) {
     cookie_same_site: 'Strict',
     signing_algorithm: 'ES256',
     mfa_policy: 'required_for_admins',
-    mfa_admin_roles: 'owner',
-    cors_origins: 'https://app.example.com',
+    // Two lines each, as a browser submits a textarea (CRLF).
+    mfa_admin_roles: 'owner\r\nadmin',
+    cors_origins: 'https://app.example.com\r\nhttps://other.example.com',
     hostnames: `${slug}.auth.example.com`,
     ...overrides,
   };
@@ -96,9 +97,9 @@ describe('console tenant settings', () => {
       sessionIdleTTLSeconds: 3600,
       accessTokenTTLSeconds: 300,
       cookieSameSite: 'Strict',
-      mfa: { policy: 'required_for_admins', adminRoles: ['owner'] },
+      mfa: { policy: 'required_for_admins', adminRoles: ['owner', 'admin'] },
     });
-    expect(row.cors_origins).toEqual(['https://app.example.com']);
+    expect(row.cors_origins).toEqual(['https://app.example.com', 'https://other.example.com']);
     expect(await countRows('tenant_hostnames', sql`hostname = ${`${slug}.auth.example.com`}`)).toBe(
       1,
     );
