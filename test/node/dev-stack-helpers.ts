@@ -52,6 +52,17 @@ export interface DevStack {
  * need a stack, not that promise, wait longer: they start beside other stacks and browsers.
  */
 export async function startDevStack(options: { readyWithinMs?: number } = {}): Promise<DevStack> {
+  // The port is picked free and handed to wrangler seconds later; another stack starting at the
+  // same moment can take it first. That stack start is retried on a new port (twice at most).
+  for (let attempt = 1; ; attempt++) {
+    const stack = await startDevStackOnce(options);
+    const lostPort = stack.readyStatus !== 200 && /Address already in use/.test(stack.output());
+    if (!lostPort || attempt === 3) return stack;
+    stack.cleanup();
+  }
+}
+
+async function startDevStackOnce(options: { readyWithinMs?: number }): Promise<DevStack> {
   const readyWithinMs = options.readyWithinMs ?? READY_WITHIN_MS;
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-dev-test-'));
   const port = await freePort();

@@ -14,7 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/stack/postgres.ts';
 import { axeViolations, CHROMIUM, IN_CI, tryInline } from './browser-helpers.ts';
 
-const READY_WITHIN_MS = 90_000;
+// Generous: in CI this starts beside other stacks and browsers (three test files at once).
+const READY_WITHIN_MS = 150_000;
 const PASSWORD = 'correct horse battery staple';
 
 function groupAlive(pgid: number): boolean {
