@@ -8,6 +8,7 @@ import { MFA_POLICIES, mfaSettingsSchema } from '../mfa/settings.ts';
 import type { PreparedMfaToken } from '../mfa/login-gate.ts';
 import {
   SESSION_INSERT_COLUMNS,
+  liveSession,
   sessionInsertValues,
   timestamp,
   type NewSession,
@@ -23,7 +24,11 @@ export interface NewState {
   codeVerifierSealed: string;
   nonce: string;
   intent: 'sign_in' | 'link';
-  userId: string | null;
+  /**
+   * intent=link: the hash of the session cookie's token. The statement finds the live session
+   * (and its enabled user) itself, so linking starts in the same one round trip as sign-in.
+   */
+  sessionHash: string | null;
   /** '' : the tenant's default at the callback. */
   redirectTo: string;
   /** The origin of redirectTo, checked against the tenant's allowed origins in the statement. */
@@ -37,6 +42,8 @@ export interface StartedState {
   provider: Provider | null;
   /** false: redirect_to's origin is not one of the tenant's: nothing was written. */
   redirectAllowed: boolean;
+  /** intent=link: whether the cookie named a live session of an enabled user (else nothing written). */
+  signedIn: boolean;
   stored: boolean;
 }
 
@@ -50,29 +57,36 @@ export async function insertState(
   providerName: string,
   state: NewState,
 ): Promise<StartedState> {
+  const linking = state.sessionHash !== null;
   const result = await db.execute(sql`
     with t as (select * from tenants t where ${tenantMatch(ref)}),
     fp as (select * from federation_providers fp
       where fp.tenant_id = (select id from t) and fp.name = ${providerName} and fp.enabled),
     ok as (select ${state.redirectOrigin}::text is null
       or exists (select 1 from t where ${state.redirectOrigin}::text = any(t.cors_origins)) as allowed),
+    me as (
+      select s.user_id from sessions s join users u on u.id = s.user_id and u.disabled_at is null
+      where ${linking} and s.tenant_id = (select id from t) and s.token_hash = ${state.sessionHash ?? ''}
+        and ${liveSession(state.now)}
+    ),
     ins as (
       insert into federation_states (id, tenant_id, provider_id, state_hash, browser_hash,
         code_verifier_sealed, nonce, intent, user_id, redirect_to, created_at, expires_at)
       select ${state.id}::uuid, fp.tenant_id, fp.id, ${state.stateHash}, ${state.browserHash},
-        ${state.codeVerifierSealed}, ${state.nonce}, ${state.intent}, ${state.userId}::uuid,
+        ${state.codeVerifierSealed}, ${state.nonce}, ${state.intent}, (select user_id from me),
         ${state.redirectTo}, ${state.now.toISOString()}::timestamptz, ${state.expiresAt.toISOString()}::timestamptz
-      from fp where (select allowed from ok)
+      from fp where (select allowed from ok) and (not ${linking} or exists (select 1 from me))
       returning id
     )
     select ${TENANT_COLUMNS}, ${PROVIDER_COLUMNS}, (select allowed from ok) as allowed,
-      exists (select 1 from ins) as stored
+      exists (select 1 from me) as signed_in, exists (select 1 from ins) as stored
     from (select 1) one left join t on true left join federation_providers fp on fp.id = (select id from fp)`);
   const row = result.rows[0] ?? {};
   return {
     tenant: readTenant(row),
     provider: readProvider(row),
     redirectAllowed: isTrue(row.allowed),
+    signedIn: isTrue(row.signed_in),
     stored: isTrue(row.stored),
   };
 }

@@ -6,7 +6,6 @@ import { clearFlowCookie, readFlowCookie, setFlowCookie } from '../pages/flow-co
 import { startMfaStep } from '../pages/mfa.ts';
 import { writeSessionCookie } from '../sessions/cookie.ts';
 import { requireSession } from '../sessions/routes.ts';
-import { authenticate } from '../sessions/service.ts';
 import { readSessionCookie } from '../sessions/cookie.ts';
 import { issuerURL } from '../tenants/context.ts';
 import { PROVIDER_NAME } from './admin-service.ts';
@@ -42,22 +41,13 @@ federationRoutes.get('/v1/auth/oauth/:provider/start', async (c) => {
   const intent = c.req.query('intent') ?? 'sign_in';
   if (intent !== 'sign_in' && intent !== 'link')
     throw new AppError('invalid_request', 'intent is sign_in or link');
-  let userId: string | null = null;
-  if (intent === 'link') {
-    if (c.req.header('Sec-Fetch-Site') === 'cross-site')
-      throw new AppError('origin_not_allowed', 'a link starts from this site only');
-    const auth = await authenticate(
-      deps,
-      tenantScope,
-      readSessionCookie(c, deps.config, tenantScope.ref),
-    );
-    userId = auth.user.id;
-  }
+  if (intent === 'link' && c.req.header('Sec-Fetch-Site') === 'cross-site')
+    throw new AppError('origin_not_allowed', 'a link starts from this site only');
   const started = await startFederation(deps, tenantScope, {
     providerName: provider,
     redirectTo: c.req.query('redirect_to') ?? null,
     intent,
-    userId,
+    sessionToken: intent === 'link' ? (readSessionCookie(c, deps.config, tenantScope.ref) ?? '') : null,
     callbackURL: registeredCallback(c, provider),
   });
   setFlowCookie(c, 'federation', started.browserSecret, STATE_TTL_SECONDS);

@@ -55,8 +55,8 @@ export interface StartInput {
   providerName: string;
   redirectTo: string | null;
   intent: 'sign_in' | 'link';
-  /** The signed-in user, for intent=link. */
-  userId: string | null;
+  /** intent=link: the session cookie's token (checked inside the state's insert). */
+  sessionToken: string | null;
   /** This tenant's callback URL for the provider (what the admin registered upstream). */
   callbackURL: string;
 }
@@ -116,7 +116,7 @@ export async function startFederation(
     codeVerifierSealed: await sealText(deps.config.secretKey, codeVerifier, verifierContext(id)),
     nonce,
     intent: input.intent,
-    userId: input.userId,
+    sessionHash: input.intent === 'link' ? await hashToken(input.sessionToken ?? '') : null,
     redirectTo: redirect?.url ?? '',
     redirectOrigin: ownOrigin ? null : (redirect?.origin ?? null),
     now,
@@ -124,6 +124,8 @@ export async function startFederation(
   });
   if (started.tenant === null) throw new AppError('unknown_tenant', 'no such tenant');
   scope.tenant = started.tenant;
+  if (input.intent === 'link' && !started.signedIn)
+    throw new AppError('unauthorized', 'no valid session');
   if (started.provider === null) throw new AppError('not_found', 'no such identity provider');
   if (!started.redirectAllowed)
     throw new AppError('invalid_request', 'redirect_to is not one of the tenant’s allowed origins');

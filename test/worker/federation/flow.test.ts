@@ -196,7 +196,7 @@ describe('linking rules', () => {
     const jar = await passwordUser(fed.tenant.base, email);
     const account = { sub: `link-${email}`, email: uniqueEmail(), email_verified: false };
     const { walk, callback } = await signInThrough(fed, account, jar, { intent: 'link' });
-    expect(await walk.start.roundTrips()).toBe(2); // the session, then the state
+    expect(await walk.start.roundTrips()).toBe(1); // the session is checked inside the state insert
     expect(callback.response.status).toBe(303);
     expect(await callback.roundTrips()).toBe(2);
     const listed = await send(`${fed.tenant.base}/v1/auth/identities`, { headers: jar.header() });
