@@ -169,7 +169,7 @@ export interface FederatedOutcomeInput {
   client: { ip: string | null; userAgent: string | null };
 }
 
-/** What the statement did. Every refusal wrote nothing. */
+/** What the statement did. Every refusal wrote nothing but its audit event. */
 export type FederatedAction =
   | 'signed_in'
   | 'created'
@@ -191,6 +191,15 @@ export interface FederatedOutcome {
 }
 
 const DEFAULT_MFA = mfaSettingsSchema.parse({}).mfa;
+
+/** The statement's refusals: each writes only its `security.federation.login.failed` event. */
+const REFUSED = [
+  'identity_in_use',
+  'account_exists',
+  'registration_closed',
+  'email_required',
+  'disabled',
+] as const satisfies readonly FederatedAction[];
 
 /**
  * Callback, second round trip: the linking rules, decided and carried out in one statement so
@@ -310,7 +319,30 @@ export async function finishFederation(
     ),
     a1 as (${event('federation.signed_in', "'signed_in', 'created', 'linked_by_email'", { session_id: s.id, amr: s.amr })}),
     a2 as (${event('federation.identity_linked', "'linked', 'linked_by_email'", { subject: input.subject })}),
-    a3 as (${event('user.registered', "'created'", { provider: input.providerName })})
+    a3 as (${event('user.registered', "'created'", { provider: input.providerName })}),
+    ${sql.join(
+      REFUSED.map(
+        (reason) =>
+          sql`${sql.raw(`f_${reason}`)} as (${auditInsertEach(
+            {
+              type: 'security.federation.login.failed',
+              actor: { type: 'anonymous' },
+              target: { type: 'user', id: null },
+              ip: input.client.ip,
+              userAgent: input.client.userAgent,
+              details: { provider: input.providerName, intent: input.intent, reason },
+              at: s.now,
+            },
+            sql.raw(`d where d.action = '${reason}'`),
+            {
+              targetId: sql`d.user_id`,
+              tenantId: sql`${input.tenantId}::uuid`,
+              actorId: sql`null`,
+            },
+          )})`,
+      ),
+      sql`, `,
+    )}
     select d.action, d.user_id, s.active_organization_id as s_org,
       (select m.role from memberships m join s on m.organization_id = s.active_organization_id where m.user_id = d.user_id) as s_role,
       (select purpose from k) as purpose, f.has_totp, f.has_passkey,

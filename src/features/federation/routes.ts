@@ -10,7 +10,8 @@ import { readSessionCookie } from '../sessions/cookie.ts';
 import { issuerURL } from '../tenants/context.ts';
 import { PROVIDER_NAME } from './admin-service.ts';
 import { listIdentities, unlinkIdentity } from './flow-repo.ts';
-import { STATE_TTL_SECONDS, finishCallback, startFederation } from './service.ts';
+import { finishCallback } from './callback.ts';
+import { STATE_TTL_SECONDS, startFederation } from './start.ts';
 
 const TOKEN = /^[A-Za-z0-9_-]{20,200}$/;
 
@@ -47,7 +48,8 @@ federationRoutes.get('/v1/auth/oauth/:provider/start', async (c) => {
     providerName: provider,
     redirectTo: c.req.query('redirect_to') ?? null,
     intent,
-    sessionToken: intent === 'link' ? (readSessionCookie(c, deps.config, tenantScope.ref) ?? '') : null,
+    sessionToken:
+      intent === 'link' ? (readSessionCookie(c, deps.config, tenantScope.ref) ?? '') : null,
     callbackURL: registeredCallback(c, provider),
   });
   setFlowCookie(c, 'federation', started.browserSecret, STATE_TTL_SECONDS);

@@ -95,6 +95,20 @@ export async function federatedTenant(
   return { tenant, key: adminKey, provider, clientId: client.client_id, issuer };
 }
 
+const PASSWORD = 'correct horse battery staple';
+
+/** A password account in the tenant, signed in: its jar carries the session. */
+export async function passwordUser(base: string, email: string): Promise<CookieJar> {
+  const jar = new CookieJar();
+  const sent = await send(
+    `${base}/v1/auth/register`,
+    jsonRequest('POST', { email, password: PASSWORD }),
+  );
+  expect(sent.response.status).toBe(201);
+  jar.store(sent.response);
+  return jar;
+}
+
 /** The account the upstream signs in at this client's next authorization (null: refuses). */
 export async function queueLogin(fed: FederatedTenant, account: UpstreamAccount | null) {
   const res = await fetch(`${upstream.TEST_FEDERATION_ISSUER}/__test/queue-login`, {
@@ -178,7 +192,10 @@ export async function signInThrough(
   return { walk, callback, jar };
 }
 
-/** Rows that a refused callback must not have written, for before/after comparison. */
+/**
+ * Rows that a refused callback must not have written, for before/after comparison. Its own
+ * `security.federation.login.failed` record is left out: see `failedSignIns`.
+ */
 export async function writtenFor(tenantId: string): Promise<Record<string, number>> {
   const result = await testDB().execute(sql`
     select
@@ -186,7 +203,8 @@ export async function writtenFor(tenantId: string): Promise<Record<string, numbe
       (select count(*) from federated_identities where tenant_id = ${tenantId}::uuid)::int as identities,
       (select count(*) from sessions where tenant_id = ${tenantId}::uuid)::int as sessions,
       (select count(*) from mfa_tokens where tenant_id = ${tenantId}::uuid)::int as mfa_tokens,
-      (select count(*) from audit_events where tenant_id = ${tenantId}::uuid and type like 'security.%')::int as audit`);
+      (select count(*) from audit_events where tenant_id = ${tenantId}::uuid and type like 'security.%'
+        and type <> 'security.federation.login.failed')::int as audit`);
   const row = result.rows[0]!;
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
 }
@@ -196,4 +214,13 @@ export async function stateRows(tenantId: string): Promise<number> {
     sql`select count(*)::int as n from federation_states where tenant_id = ${tenantId}::uuid`,
   );
   return Number(result.rows[0]!.n);
+}
+
+/** The reasons of the tenant's `security.federation.login.failed` events, oldest first. */
+export async function failedSignIns(tenantId: string): Promise<string[]> {
+  const result = await testDB().execute(sql`
+    select details->>'reason' as reason from audit_events
+    where tenant_id = ${tenantId}::uuid and type = 'security.federation.login.failed'
+    order by created_at, id`);
+  return result.rows.map((row) => String(row.reason));
 }

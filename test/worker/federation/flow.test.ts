@@ -4,28 +4,20 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { CookieJar, testDB, uniqueEmail } from '../fixtures.ts';
-import { jsonRequest, send } from '../harness.ts';
-import { federatedTenant, signInThrough, writtenFor } from './fixtures.ts';
+import { send } from '../harness.ts';
+import {
+  failedSignIns,
+  federatedTenant,
+  passwordUser,
+  signInThrough,
+  writtenFor,
+} from './fixtures.ts';
 
 async function auditTypes(tenantId: string): Promise<string[]> {
   const result = await testDB().execute(
     sql`select type from audit_events where tenant_id = ${tenantId}::uuid order by created_at, type`,
   );
   return result.rows.map((row) => String(row.type));
-}
-
-const PASSWORD = 'correct horse battery staple';
-
-/** A password account in the tenant, signed in: its jar carries the session. */
-async function passwordUser(base: string, email: string): Promise<CookieJar> {
-  const jar = new CookieJar();
-  const sent = await send(
-    `${base}/v1/auth/register`,
-    jsonRequest('POST', { email, password: PASSWORD }),
-  );
-  expect(sent.response.status).toBe(201);
-  jar.store(sent.response);
-  return jar;
 }
 
 describe('federated sign-up and sign-in through oidc-provider', () => {
@@ -136,6 +128,7 @@ describe('linking rules', () => {
     expect(callback.response.status).toBe(409);
     expect(await callback.json()).toMatchObject({ error: 'account_exists' });
     expect(await writtenFor(fed.tenant.id)).toEqual(before);
+    expect(await failedSignIns(fed.tenant.id)).toEqual(['account_exists']);
     const session = await send(`${fed.tenant.base}/v1/auth/session`, { headers: jar.header() });
     expect(session.response.status).toBe(401);
   });
@@ -216,6 +209,8 @@ describe('linking rules', () => {
     expect(stolen.callback.response.status).toBe(409);
     expect(await stolen.callback.json()).toMatchObject({ error: 'identity_in_use' });
     expect(await writtenFor(fed.tenant.id)).toEqual(before);
+    expect(await failedSignIns(fed.tenant.id)).toEqual(['identity_in_use']);
+    expect(await stolen.callback.roundTrips()).toBe(2);
 
     const unlinked = await send(`${fed.tenant.base}/v1/auth/identities/${identities[0]!.id}`, {
       method: 'DELETE',

@@ -7,7 +7,9 @@ import { ADMIN, bearer } from '../admin/fixtures.ts';
 import { CookieJar, uniqueEmail } from '../fixtures.ts';
 import { jsonRequest, send } from '../harness.ts';
 import {
+  failedSignIns,
   federatedTenant,
+  passwordUser,
   queueLogin,
   rogueMode,
   stateRows,
@@ -35,6 +37,8 @@ describe('callback refusals write nothing', () => {
     expect(replay.response.status).toBe(400);
     expect(await replay.json()).toMatchObject({ error: 'invalid_state' });
     expect(await writtenFor(fed.tenant.id)).toEqual(before);
+    // A state that names no sign-in of ours is not a failed sign-in to record.
+    expect(await failedSignIns(fed.tenant.id)).toEqual([]);
   });
 
   it('a wrong state, or the right state from another browser, is refused', async () => {
@@ -69,6 +73,9 @@ describe('callback refusals write nothing', () => {
     expect(refused.response.status).toBe(403);
     expect(await refused.json()).toMatchObject({ error: 'access_denied' });
     expect(await writtenFor(fed.tenant.id)).toEqual(before);
+    // Only the failure's own record, within the callback's two round trips.
+    expect(await failedSignIns(fed.tenant.id)).toEqual(['access_denied']);
+    expect(await refused.roundTrips()).toBe(2);
   });
 
   it('a provider disabled between start and callback refuses the callback', async () => {
@@ -85,6 +92,7 @@ describe('callback refusals write nothing', () => {
     const refused = await visitCallback(walk.callbackURL, jar);
     expect(refused.response.status).toBe(403);
     expect(await writtenFor(fed.tenant.id)).toEqual(before);
+    expect(await failedSignIns(fed.tenant.id)).toEqual(['access_denied']);
     // And a disabled provider cannot be started.
     const start = await send(`${fed.tenant.base}/v1/auth/oauth/${fed.provider}/start`);
     expect(start.response.status).toBe(404);
@@ -125,6 +133,7 @@ describe('ID token validation against a rogue provider', () => {
       expect(refused.response.status, await refused.response.clone().text()).toBe(401);
       expect(await refused.json()).toMatchObject({ error: 'invalid_token' });
       expect(await writtenFor(fed.tenant.id)).toEqual(before);
+      expect(await failedSignIns(fed.tenant.id)).toEqual(['invalid_token']);
     });
   }
 
@@ -160,6 +169,29 @@ describe('start refusals', () => {
     const done = await visitCallback(walk.callbackURL, jar);
     expect(done.response.status).toBe(303);
     expect(done.response.headers.get('Location')).toBe('https://app.example.com/after');
+  });
+
+  it('intent=link without a live session is 401 and writes no state', async () => {
+    const fed = await federatedTenant();
+    const anonymous = await send(
+      `${fed.tenant.base}/v1/auth/oauth/${fed.provider}/start?intent=link`,
+    );
+    expect(anonymous.response.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ error: 'unauthorized' });
+    expect(await anonymous.roundTrips()).toBe(1);
+    // A signed-out session's cookie is no better than none.
+    const jar = await passwordUser(fed.tenant.base, uniqueEmail());
+    const cookies = jar.header();
+    const out = await send(`${fed.tenant.base}/v1/auth/logout`, {
+      method: 'POST',
+      headers: cookies,
+    });
+    expect(out.response.status).toBe(200);
+    const stale = await send(`${fed.tenant.base}/v1/auth/oauth/${fed.provider}/start?intent=link`, {
+      headers: cookies,
+    });
+    expect(stale.response.status).toBe(401);
+    expect(await stateRows(fed.tenant.id)).toBe(0);
   });
 
   it('an unknown provider is 404 and writes nothing', async () => {

@@ -1,10 +1,13 @@
-import * as oauth from 'oauth4webapi';
+// The provider's redirect back: two round trips (consume the state, then the linking rules and
+// the session in one statement). A refusal after the state was consumed is audited as
+// `security.federation.login.failed`, within the same two.
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
-import { encodeBase64url } from '../../lib/encoding.ts';
 import { hashToken } from '../../lib/keys.ts';
 import { rootKeysOf } from '../../env.ts';
+import { pgErrorCode } from '../../db/schema-version.ts';
 import { normalizeEmail, type PublicUser } from '../accounts/service.ts';
+import { recordAuditEvent } from '../audit/events.ts';
 import {
   prepareMfaToken,
   type SecondFactorMethod,
@@ -12,18 +15,18 @@ import {
 } from '../mfa/login-gate.ts';
 import { AMR, startSession, type ClientInfo } from '../sessions/service.ts';
 import { issuerURL, type Tenant, type TenantScope } from '../tenants/context.ts';
-import { pgErrorCode } from '../../db/schema-version.ts';
 import {
   consumeState,
   finishFederation,
-  insertState,
+  type ConsumedState,
   type FederatedAction,
   type FederatedOutcome,
   type FederatedOutcomeInput,
 } from './flow-repo.ts';
-import { openText, providerSecretContext, sealText, verifierContext } from './secret.ts';
-import { completeSocial, socialAuthorizationURL } from './social.ts';
-import { authorizationURL, completeAuthorization } from './upstream.ts';
+import { openText, providerSecretContext, verifierContext } from './secret.ts';
+import type { Provider } from './providers-repo.ts';
+import { completeSocial } from './social.ts';
+import { completeAuthorization } from './upstream.ts';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -48,104 +51,6 @@ async function decideOnce(deps: Deps, input: FederatedOutcomeInput): Promise<Fed
   }
 }
 
-/** A started sign-in lives ten minutes: long enough for a provider's login and consent. */
-export const STATE_TTL_SECONDS = 600;
-
-export interface StartInput {
-  providerName: string;
-  redirectTo: string | null;
-  intent: 'sign_in' | 'link';
-  /** intent=link: the session cookie's token (checked inside the state's insert). */
-  sessionToken: string | null;
-  /** This tenant's callback URL for the provider (what the admin registered upstream). */
-  callbackURL: string;
-}
-
-export interface Started {
-  location: URL;
-  /** The browser-binding secret for the short-lived cookie; only its hash is stored. */
-  browserSecret: string;
-}
-
-/** An absolute http(s) URL without userinfo or fragment, and its origin; null when absent. */
-function parseRedirectTo(value: string | null): { url: string; origin: string } | null {
-  if (value === null || value === '') return null;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new AppError('invalid_request', 'redirect_to must be an absolute URL');
-  }
-  if (
-    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
-    url.username !== '' ||
-    url.password !== '' ||
-    url.hash !== '' ||
-    value.length > 2048
-  )
-    throw new AppError(
-      'invalid_request',
-      'redirect_to must be an http(s) URL without userinfo or fragment',
-    );
-  return { url: url.href, origin: url.origin };
-}
-
-/**
- * One round trip: the state row (hashed state, hashed browser secret, sealed PKCE verifier,
- * nonce, intent, redirect_to), written only for an enabled provider and an allowed redirect_to.
- * The provider's discovery document is a subrequest.
- */
-export async function startFederation(
-  deps: Deps,
-  scope: TenantScope,
-  input: StartInput,
-): Promise<Started> {
-  const redirect = parseRedirectTo(input.redirectTo);
-  // This deployment's own origin (the hosted pages, back into authorize) is always allowed.
-  const ownOrigin = redirect !== null && redirect.origin === deps.config.publicBaseURL.origin;
-  const state = encodeBase64url(deps.random.bytes(32));
-  const browserSecret = encodeBase64url(deps.random.bytes(32));
-  const nonce = encodeBase64url(deps.random.bytes(32));
-  const codeVerifier = oauth.generateRandomCodeVerifier();
-  const id = crypto.randomUUID();
-  const now = deps.clock.now();
-  const started = await insertState(deps.db, scope.ref, input.providerName, {
-    id,
-    stateHash: await hashToken(state),
-    browserHash: await hashToken(browserSecret),
-    codeVerifierSealed: await sealText(deps.config.secretKey, codeVerifier, verifierContext(id)),
-    nonce,
-    intent: input.intent,
-    sessionHash: input.intent === 'link' ? await hashToken(input.sessionToken ?? '') : null,
-    redirectTo: redirect?.url ?? '',
-    redirectOrigin: ownOrigin ? null : (redirect?.origin ?? null),
-    now,
-    expiresAt: new Date(now.getTime() + STATE_TTL_SECONDS * 1000),
-  });
-  if (started.tenant === null) throw new AppError('unknown_tenant', 'no such tenant');
-  scope.tenant = started.tenant;
-  if (input.intent === 'link' && !started.signedIn)
-    throw new AppError('unauthorized', 'no valid session');
-  if (started.provider === null) throw new AppError('not_found', 'no such identity provider');
-  if (!started.redirectAllowed)
-    throw new AppError('invalid_request', 'redirect_to is not one of the tenant’s allowed origins');
-  const location =
-    started.provider.kind === 'oidc'
-      ? await authorizationURL(deps, started.provider, {
-          state,
-          nonce,
-          codeChallenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
-          redirectURI: input.callbackURL,
-        })
-      : socialAuthorizationURL(deps, started.provider, {
-          state,
-          nonce,
-          codeVerifier,
-          redirectURI: input.callbackURL,
-        });
-  return { location, browserSecret };
-}
-
 export type CallbackResult =
   | {
       kind: 'session';
@@ -158,7 +63,14 @@ export type CallbackResult =
   | { kind: 'mfa'; tenant: Tenant; answer: SecondFactorRequired; redirectTo: string }
   | { kind: 'linked'; tenant: Tenant; redirectTo: string };
 
-const REFUSALS: Partial<Record<FederatedAction, [Parameters<typeof refuse>[0], string]>> = {
+type RefusalCode =
+  | 'identity_in_use'
+  | 'account_exists'
+  | 'registration_closed'
+  | 'email_not_verified'
+  | 'access_denied';
+
+const REFUSALS: Partial<Record<FederatedAction, [RefusalCode, string]>> = {
   identity_in_use: ['identity_in_use', 'this identity is linked to another account'],
   account_exists: [
     'account_exists',
@@ -169,18 +81,6 @@ const REFUSALS: Partial<Record<FederatedAction, [Parameters<typeof refuse>[0], s
   disabled: ['access_denied', 'this account cannot sign in'],
 };
 
-function refuse(
-  code:
-    | 'identity_in_use'
-    | 'account_exists'
-    | 'registration_closed'
-    | 'email_not_verified'
-    | 'access_denied',
-  text: string,
-): never {
-  throw new AppError(code, text);
-}
-
 function defaultRedirect(deps: Deps, tenant: Tenant): string {
   return (
     tenant.settings.federation.defaultRedirectURL ??
@@ -188,22 +88,26 @@ function defaultRedirect(deps: Deps, tenant: Tenant): string {
   );
 }
 
+export interface CallbackInput {
+  providerName: string;
+  callbackURL: URL;
+  registeredCallbackURL: string;
+  state: string;
+  browserSecret: string;
+}
+
 /**
  * Two round trips: the state is consumed (single use, bound to the browser), then one
  * statement applies the linking rules and starts the session or the MFA step. The provider's
  * discovery, token endpoint and JWKS are subrequests. Every refusal writes nothing beyond the
- * consumed state.
+ * consumed state and its `security.federation.login.failed` event (reason = the error code, or
+ * the linking rule that refused), which rides in the second round trip either way. An unknown or
+ * replayed state is not recorded: it names no sign-in of ours.
  */
 export async function finishCallback(
   deps: Deps,
   scope: TenantScope,
-  input: {
-    providerName: string;
-    callbackURL: URL;
-    registeredCallbackURL: string;
-    state: string;
-    browserSecret: string;
-  },
+  input: CallbackInput,
   client: ClientInfo,
 ): Promise<CallbackResult> {
   const now = deps.clock.now();
@@ -219,6 +123,44 @@ export async function finishCallback(
   scope.tenant = tenant;
   if (provider === null || state === null)
     throw new AppError('invalid_state', 'unknown, used, expired or foreign sign-in state');
+  try {
+    return await complete(deps, tenant, provider, state, input, client);
+  } catch (error) {
+    // The decision statement audits its own refusals; everything before it is audited here.
+    if (error instanceof AppError && !decided.has(error) && !UNAUDITED.has(error.code))
+      await recordAuditEvent(deps.db, {
+        tenantId: tenant.id,
+        type: 'security.federation.login.failed',
+        actor: { type: 'anonymous' },
+        target: { type: 'user', id: state.userId },
+        ip: client.ip,
+        userAgent: client.userAgent,
+        details: { provider: provider.name, intent: state.intent, reason: error.code },
+        at: now,
+      }).catch(() => undefined); // the refusal the user sees matters more than its record
+    throw error;
+  }
+}
+
+/** Failures of this deployment rather than of the sign-in: not a failed sign-in to audit. */
+const UNAUDITED = new Set([
+  'database_unavailable',
+  'schema_mismatch',
+  'not_ready',
+  'misconfigured',
+]);
+
+/** Refusals the decision statement already audited. */
+const decided = new WeakSet<AppError>();
+
+async function complete(
+  deps: Deps,
+  tenant: Tenant,
+  provider: Provider,
+  state: ConsumedState,
+  input: CallbackInput,
+  client: ClientInfo,
+): Promise<CallbackResult> {
   if (!provider.enabled) throw new AppError('access_denied', 'this identity provider is disabled');
   const keys = rootKeysOf(deps.config);
   const codeVerifier = await openText(keys, state.codeVerifierSealed, verifierContext(state.id));
@@ -272,7 +214,11 @@ export async function finishCallback(
     client,
   });
   const refusal = REFUSALS[outcome.action];
-  if (refusal !== undefined) refuse(...refusal);
+  if (refusal !== undefined) {
+    const error = new AppError(...refusal);
+    decided.add(error);
+    throw error;
+  }
   if (outcome.action === 'linked' || outcome.action === 'already_linked')
     return { kind: 'linked', tenant, redirectTo };
   if (outcome.mfa !== null) {
