@@ -80,6 +80,7 @@ export type ErrorCode =
   | 'account_exists'
   | 'identity_in_use'
   | 'last_sign_in_method'
+  | 'provider_in_use'
   | 'server_error';
 
 const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
@@ -169,6 +170,7 @@ const DEFAULT_STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   account_exists: 409,
   identity_in_use: 409,
   last_sign_in_method: 409,
+  provider_in_use: 409,
   server_error: 500,
 };
 

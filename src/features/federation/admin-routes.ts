@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { AppError } from '../../errors.ts';
 import { readJSON } from '../../http/json.ts';
 import { requireScope, type AdminEnv } from '../admin/auth.ts';
 import { targetOf } from '../rbac/http.ts';
@@ -148,8 +149,14 @@ providerRoutes.patch(`${BASE}/:name`, requireScope('tenants:write'), async (c) =
   return c.json({ provider: view(c, c.req.param('slug'), provider) });
 });
 
-/** Also deletes every identity linked through the provider and its pending sign-ins. */
+/**
+ * Also deletes every identity linked through the provider and its pending sign-ins; refused
+ * while it is some user's only way to sign in, unless `?force=true`.
+ */
 providerRoutes.delete(`${BASE}/:name`, requireScope('tenants:write'), async (c) => {
-  await deleteProvider(c.var.deps, targetOf(c), c.req.param('name'));
+  const force = c.req.query('force');
+  if (force !== undefined && force !== 'true' && force !== 'false')
+    throw new AppError('invalid_request', 'force is true or false');
+  await deleteProvider(c.var.deps, targetOf(c), c.req.param('name'), { force: force === 'true' });
   return c.json({ status: 'deleted' as const });
 });

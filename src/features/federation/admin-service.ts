@@ -172,11 +172,27 @@ export async function updateProvider(
   return updated;
 }
 
+/**
+ * Deleting a provider deletes its identities. A user whose only way to sign in is one of them
+ * would be locked out, so that is refused (`409 provider_in_use`, nothing written) unless the
+ * operator forces it; disabling the provider is the reversible alternative.
+ */
 export async function deleteProvider(
   deps: ProviderDeps,
   target: TenantTarget,
   name: string,
+  options: { force?: boolean } = {},
 ): Promise<void> {
   if (!PROVIDER_NAME.test(name)) throw new AppError('not_found', 'no such provider');
-  found(await deleteProviderRow(deps.db, target, name, deps.clock.now()), 'provider');
+  const outcome = found(
+    await deleteProviderRow(deps.db, target, name, deps.clock.now(), options.force === true),
+    'provider',
+  );
+  if (!outcome.deleted)
+    throw new AppError(
+      'provider_in_use',
+      `${outcome.stranded} user(s) can sign in only through this provider: disable it instead, ` +
+        'or delete with force=true to remove their identities anyway',
+      { extra: { stranded_users: outcome.stranded } },
+    );
 }

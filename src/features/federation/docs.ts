@@ -147,9 +147,19 @@ export const federationDocs: RouteDoc[] = [
     'tenants:write',
     'Delete an identity provider with its linked identities and pending sign-ins',
     {
+      query: z.object({
+        force: z
+          .enum(['true', 'false'])
+          .optional()
+          .describe('delete even when it is some user’s only way to sign in'),
+      }),
       responses: {
         200: { description: 'deleted', schema: z.object({ status: z.literal('deleted') }) },
         404: notFound,
+        409: {
+          description:
+            '`provider_in_use`: some users can sign in only through it (`stranded_users`); nothing written',
+        },
       },
     },
     TAG,

@@ -150,19 +150,40 @@ export async function updateProvider(
   return row === undefined ? 'stale' : readProvider(row)!;
 }
 
-/** Deletes the provider; its identities and pending sign-ins go with it (cascade). */
+/**
+ * Deletes the provider; its identities and pending sign-ins go with it (cascade). Unless
+ * `force`, only when no user would be left without a way to sign in (no password, no passkey,
+ * no identity at another provider): `stranded` counts them and nothing is written.
+ */
 export async function deleteProvider(
   db: Database,
   target: TenantTarget,
   name: string,
   now: Date,
-): Promise<Found<true>> {
+  force: boolean,
+): Promise<Found<{ deleted: boolean; stranded: number }>> {
   const result = await db.execute(sql`
     with ${tenantCTE(target)},
-    fp as (delete from federation_providers where tenant_id = (select id from t) and name = ${name} returning id),
-    ${auditCTE(target, { type: 'admin.federation_provider.deleted', target: 'federation_provider', at: now, details: { name } }, 'fp', 'id')}
-    select (select id from t) as tenant_id, (select count(*) from fp)::int as deleted`);
+    fp0 as (select id from federation_providers where tenant_id = (select id from t) and name = ${name}),
+    stranded as (
+      select count(*)::int as n from federated_identities fi join users u on u.id = fi.user_id
+      where fi.provider_id = (select id from fp0) and u.password_hash is null
+        and not exists (select 1 from passkeys p where p.user_id = u.id)
+        and not exists (select 1 from federated_identities o where o.user_id = u.id and o.provider_id <> fi.provider_id)
+    ),
+    fp as (
+      delete from federation_providers where id = (select id from fp0)
+        and (${force} or (select n from stranded) = 0)
+      returning id
+    ),
+    ${auditCTE(target, { type: 'admin.federation_provider.deleted', target: 'federation_provider', at: now, details: { name, forced: force } }, 'fp', 'id')}
+    select (select id from t) as tenant_id, exists (select 1 from fp0) as found,
+      (select n from stranded) as stranded, (select count(*) from fp)::int as deleted`);
   const row = result.rows[0];
   if (!hasTenant(row)) return { tenant: false };
-  return { tenant: true, value: Number(row!.deleted) > 0 ? true : null };
+  if (!isTrue(row!.found)) return { tenant: true, value: null };
+  return {
+    tenant: true,
+    value: { deleted: Number(row!.deleted) > 0, stranded: Number(row!.stranded) },
+  };
 }

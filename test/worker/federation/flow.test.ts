@@ -3,6 +3,7 @@
 // callback endpoints with the round-trip budgets (start 1, callback 2) asserted.
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { ADMIN, bearer } from '../admin/fixtures.ts';
 import { CookieJar, testDB, uniqueEmail } from '../fixtures.ts';
 import { send } from '../harness.ts';
 import {
@@ -237,6 +238,38 @@ describe('linking rules', () => {
     expect(refused.response.status).toBe(409);
     expect(await refused.json()).toMatchObject({ error: 'last_sign_in_method' });
     expect(await writtenFor(fed.tenant.id)).toEqual(before);
+  });
+
+  it('an operator cannot delete a provider that is some user’s only way to sign in, unless forced', async () => {
+    const fed = await federatedTenant();
+    const email = uniqueEmail();
+    await signInThrough(fed, { sub: `sole-${email}`, email, email_verified: true });
+    const url = `${ADMIN}/tenants/${fed.tenant.slug}/identity-providers/${fed.provider}`;
+    const before = await writtenFor(fed.tenant.id);
+    const refused = await send(url, { method: 'DELETE', headers: bearer(fed.key) });
+    expect(refused.response.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ error: 'provider_in_use', stranded_users: 1 });
+    expect(await refused.roundTrips()).toBe(2); // the key, then the guarded delete
+    expect(await writtenFor(fed.tenant.id)).toEqual(before);
+    const bad = await send(`${url}?force=yes`, { method: 'DELETE', headers: bearer(fed.key) });
+    expect(bad.response.status).toBe(400);
+    const forced = await send(`${url}?force=true`, { method: 'DELETE', headers: bearer(fed.key) });
+    expect(forced.response.status).toBe(200);
+    expect((await writtenFor(fed.tenant.id)).identities).toBe(0);
+  });
+
+  it('a provider whose users all keep another way to sign in deletes without force', async () => {
+    const fed = await federatedTenant();
+    const email = uniqueEmail();
+    const jar = await passwordUser(fed.tenant.base, email);
+    await signInThrough(fed, { sub: `kept-${email}`, email: uniqueEmail() }, jar, {
+      intent: 'link',
+    });
+    expect((await writtenFor(fed.tenant.id)).identities).toBe(1);
+    const url = `${ADMIN}/tenants/${fed.tenant.slug}/identity-providers/${fed.provider}`;
+    const deleted = await send(url, { method: 'DELETE', headers: bearer(fed.key) });
+    expect(deleted.response.status).toBe(200);
+    expect((await writtenFor(fed.tenant.id)).identities).toBe(0);
   });
 
   it('passes the same MFA gate as a password sign-in: a user with TOTP gets the MFA step, no session', async () => {
